@@ -1,0 +1,66 @@
+//! The error type of `cirrus-core`.
+
+use crate::payload::Problem;
+
+/// Everything that can go wrong in `cirrus-core`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A payload failed validation; every problem found is listed, each with its JSON path.
+    #[error("invalid payload: {}", crate::payload::problems_summary(.0))]
+    InvalidPayload(Vec<Problem>),
+
+    /// A JSONPath expression (a `chain_filter` or a `collection_matchers` pattern) does not
+    /// parse in the jsonpath-ng dialect.
+    #[error("invalid JSONPath {expression:?} at character {position}: {message}")]
+    JsonPath {
+        /// The expression as given.
+        expression: String,
+        /// Character offset (0-based) in `expression` where parsing failed.
+        position: usize,
+        /// What was expected or found there.
+        message: String,
+    },
+
+    /// A regular expression inside a JSONPath filter (`=~`) does not compile.
+    #[error("invalid regular expression {pattern:?} in JSONPath filter: {source}")]
+    Regex {
+        /// The pattern as given.
+        pattern: String,
+        /// The underlying compile error.
+        #[source]
+        source: Box<regex::Error>,
+    },
+
+    /// A `path_template` could not be rendered for an item.
+    #[error("cannot render path_template {template:?} for item {item_id:?}: {message}")]
+    PathTemplate {
+        /// The template as given.
+        template: String,
+        /// The id of the item being rendered.
+        item_id: String,
+        /// Which variable failed and why.
+        message: String,
+    },
+
+    /// A payload template (`$var`, `${var}`, `${var?default}`) names a variable that has no
+    /// value and no default.
+    #[error("payload template: variable {name:?} (line {line}) has no value and no default")]
+    TemplateVariable {
+        /// The variable's name.
+        name: String,
+        /// 1-based line of the template where it appears.
+        line: usize,
+    },
+
+    /// A payload template or variable file is malformed.
+    #[error("payload template: {0}")]
+    Template(String),
+
+    /// JSON (de)serialization failed.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,44 @@
+//! # cirrus-core
+//!
+//! The library at the heart of Cirrus, a workflow framework for STAC-based geospatial
+//! imagery pipelines that is compatible with [cirrus-geo] process payloads.
+//!
+//! Today this crate holds the **process payload** model ([`payload`]):
+//!
+//! - [`payload::ProcessPayload`] and its parts ([`payload::ProcessDefinition`],
+//!   [`payload::UploadOptions`], …), parsed from JSON with every problem reported at once,
+//!   each with its JSON path ([`payload::Problem`]). Unknown keys and key order survive a
+//!   parse → serialize round trip.
+//! - [`payload::id`]: the payload ID, computed exactly as cirrus-geo computes it, plus a fast
+//!   extractor that computes IDs without building the whole payload.
+//! - [`payload::chain`]: the next payloads of a workflow chain, with fan-out and
+//!   `chain_filter` in the jsonpath-ng dialect ([`payload::jsonpath`]).
+//! - [`payload::path_template`] and [`payload::collections`]: where output items go and
+//!   which collection they belong to.
+//! - [`payload::size`]: the double-escaped size check that decides when a payload must
+//!   travel as a `{"url": …}` reference.
+//! - [`payload::template`]: `$var` templating of payload files.
+//! - [`payload::schema`]: the JSON Schema of a payload, generated from the Rust types.
+//!
+//! Errors are one enum, [`Error`].
+//!
+//! ```
+//! use cirrus_core::payload::ProcessPayload;
+//!
+//! let payload = ProcessPayload::from_json(r#"{
+//!     "type": "FeatureCollection",
+//!     "features": [{"id": "S2B_17HQD_20201103_0_L2A", "collection": "sentinel-2-l2a"}],
+//!     "process": [{"workflow": "cog-archive", "upload_options": {"path_template": "/${collection}/${id}"}}]
+//! }"#)?;
+//! assert_eq!(payload.id()?, "sentinel-2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A");
+//! # Ok::<(), cirrus_core::Error>(())
+//! ```
+//!
+//! [cirrus-geo]: https://github.com/cirrus-geo/cirrus-geo
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod payload;
+
+pub use error::{Error, Result};
