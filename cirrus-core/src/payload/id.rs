@@ -198,6 +198,12 @@ pub struct IdFields<'a> {
     /// `process[0].workflow` and `process[0].collections` (from an array or a single object).
     #[serde(default, borrow)]
     pub process: Option<FirstProcess<'a>>,
+    /// Present when the record is a `{"url": …}` payload reference.
+    #[serde(default)]
+    pub url: Option<IgnoredAny>,
+    /// Present when the record is a `{"href": …}` payload reference.
+    #[serde(default)]
+    pub href: Option<IgnoredAny>,
 }
 
 /// The ID-relevant fields of one feature.
@@ -273,6 +279,12 @@ impl IdFields<'_> {
             return Ok(Cow::Borrowed(id));
         }
         let Some(FirstProcess(Some(process))) = &self.process else {
+            if self.process.is_none() && (self.url.is_some() || self.href.is_some()) {
+                return Err(
+                    "$: this is a payload reference ({\"url\"}/{\"href\"}); its ID is known only once the payload it points to is fetched"
+                        .to_string(),
+                );
+            }
             return Err("$.process: is required to compute the payload id".to_string());
         };
         let Some(workflow) = &process.workflow else {

@@ -1,0 +1,26 @@
+//! One module per subcommand; each has an `Args` struct and a `run` function.
+
+pub mod completions;
+pub mod payload;
+
+use crate::cli::Cli;
+use clap::Subcommand;
+use std::process::ExitCode;
+
+/// The commands of `cirrus`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with Cirrus process payloads: IDs, validation, chaining, templates, schema.
+    #[command(subcommand)]
+    Payload(payload::Command),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Payload(command) => payload::run(command, &cli.global),
+        Command::Completions(args) => completions::run(args),
+    }
+}

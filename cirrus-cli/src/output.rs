@@ -1,0 +1,22 @@
+//! Output formats and helpers shared by the commands.
+
+use clap::ValueEnum;
+use std::io;
+
+/// How records are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON Lines: one JSON object per record.
+    Json,
+}
+
+/// Whether an error is a closed stdout (e.g. `cirrus … | head`), which is not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
