@@ -98,7 +98,7 @@ log "3. cirrus-geo venv: $VENV"
 if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import cirrus' 2>/dev/null; then
     echo "reusing $VENV (delete it to reinstall)" >&2
 else
-    echo "cirrus-geo releases on PyPI:" >&2
+    echo "cirrus-geo releases on PyPI that $(python3 -V 2>&1) can install:" >&2
     python3 -m pip index versions cirrus-geo 2>/dev/null | sed -n 2p >&2 || true
     ok=""
     while read -r py; do
@@ -140,7 +140,7 @@ cmp -s "$WORK/ids-cirrus-geo.txt" "$WORK/ids-cirrus-geo-2.txt" ||
 log "5. cirrus payload get-id ($CIRRUS_BIN, best of $REPEAT)"
 head -n 3 "$DATA" >"$WORK/smoke.ndjson"
 if ! "$CIRRUS_BIN" payload get-id "$WORK/smoke.ndjson" >"$WORK/smoke.out" 2>"$WORK/smoke.err"; then
-    sed 's/^/    /' "$WORK/smoke.err" | head -n 20 >&2
+    head -n 20 "$WORK/smoke.err" | sed 's/^/    /' >&2
     die 3 "$CIRRUS_BIN does not support 'payload get-id FILE' yet (it failed on a 3-payload file, output above); the Rust side cannot be measured"
 fi
 python3 "$BENCH/time_cmd.py" --repeat "$REPEAT" --stdout "$WORK/ids-rust.txt" \

@@ -222,6 +222,13 @@ impl Lines {
     }
 }
 
+impl Lines {
+    /// The first line (already read) and its number, and the reader positioned after it.
+    pub fn into_parts(self) -> (Option<(usize, Vec<u8>)>, Box<dyn BufRead + Send>) {
+        (self.pending, self.reader)
+    }
+}
+
 impl Iterator for Lines {
     type Item = Result<(usize, Vec<u8>), RecordError>;
 

@@ -14,7 +14,7 @@ use cirrus_core::payload::id::IdFields;
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::error::Category;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,7 +137,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A batch of NDJSON lines: the bytes, and each line's number and range.
+/// A batch of NDJSON lines: the bytes, and each non-blank line's number and range.
 struct Batch {
     data: Vec<u8>,
     lines: Vec<(usize, Range<usize>)>,
@@ -155,7 +155,26 @@ fn run_lines<W: Write>(
     }
     let pool = pool.build().context("cannot start worker threads")?;
     let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
-    let reader = std::thread::spawn(move || read_batches(lines, tx));
+    // Buffers go back to the reader once their IDs are written, so that memory stays at a
+    // few batches and pages are not faulted in again for every batch.
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let (first, reader) = lines.into_parts();
+        let mut chunks = Chunks::new(first, reader);
+        loop {
+            let buf = free_rx.try_recv().unwrap_or_default();
+            let batch = chunks.next_batch(buf);
+            let last = !matches!(batch, Ok(Some(_)));
+            let sent = match batch {
+                Ok(Some(batch)) => tx.send(Ok(batch)),
+                Ok(None) => Ok(()),
+                Err(error) => tx.send(Err(error)),
+            };
+            if last || sent.is_err() {
+                return;
+            }
+        }
+    });
     let mut code = ExitCode::SUCCESS;
     'batches: for batch in rx {
         let batch: Batch = match batch {
@@ -181,8 +200,9 @@ fn run_lines<W: Write>(
                 }
             }
         }
+        let _ = free_tx.send(batch.data);
     }
-    // Dropping the receiver (end of the loop) stops the reader at its next send.
+    // Leaving the loop drops the receiver, which stops the reader at its next send.
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the input reader thread panicked"))?;
@@ -190,36 +210,85 @@ fn run_lines<W: Write>(
     Ok(code)
 }
 
-/// Reads batches of about [`BATCH_BYTES`] until the input ends, an error occurs, or the
-/// receiver is gone.
-fn read_batches(mut lines: Lines, tx: mpsc::SyncSender<Result<Batch, RecordError>>) {
-    loop {
-        let mut batch = Batch {
-            data: Vec::with_capacity(BATCH_BYTES + (BATCH_BYTES >> 3)),
-            lines: Vec::new(),
+/// Splits NDJSON input into batches of whole lines, reading large chunks straight into the
+/// batch buffer (no per-line copy).
+struct Chunks {
+    reader: Box<dyn BufRead + Send>,
+    /// Bytes read past the last complete line of the previous batch.
+    carry: Vec<u8>,
+    /// Number of the next line to start (1-based).
+    next_line: usize,
+    eof: bool,
+}
+
+impl Chunks {
+    fn new(first: Option<(usize, Vec<u8>)>, reader: Box<dyn BufRead + Send>) -> Chunks {
+        let (next_line, carry) = match first {
+            Some((number, mut line)) => {
+                if line.last() != Some(&b'\n') {
+                    line.push(b'\n');
+                }
+                (number, line)
+            }
+            None => (1, Vec::new()),
         };
-        let mut end = false;
-        while batch.data.len() < BATCH_BYTES {
-            match lines.next_append(&mut batch.data) {
-                Ok(Some(line)) => batch.lines.push(line),
-                Ok(None) => {
-                    end = true;
+        Chunks {
+            reader,
+            carry,
+            next_line,
+            eof: false,
+        }
+    }
+
+    /// Fills `buf` with about [`BATCH_BYTES`] of whole lines; `None` at the end.
+    fn next_batch(&mut self, mut buf: Vec<u8>) -> Result<Option<Batch>, RecordError> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        loop {
+            while buf.len() < BATCH_BYTES && !self.eof {
+                let start = buf.len();
+                buf.resize(start + (BATCH_BYTES >> 2), 0);
+                let n = match self.reader.read(&mut buf[start..]) {
+                    Ok(n) => n,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(err) => {
+                        return Err(RecordError {
+                            line: self.next_line,
+                            column: None,
+                            message: format!("read error: {err}"),
+                            recoverable: false,
+                        });
+                    }
+                };
+                buf.truncate(start + n);
+                self.eof = n == 0;
+            }
+            if self.eof {
+                break;
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(end) => {
+                    self.carry.extend_from_slice(&buf[end + 1..]);
+                    buf.truncate(end + 1);
                     break;
                 }
-                Err(error) => {
-                    if !batch.lines.is_empty() {
-                        let _ = tx.send(Ok(batch));
-                    }
-                    let _ = tx.send(Err(error));
-                    return;
-                }
+                // A line longer than a batch: keep reading until it ends.
+                None => buf.reserve(BATCH_BYTES),
             }
         }
-        if !batch.lines.is_empty() && tx.send(Ok(batch)).is_err() {
-            return;
+        if buf.is_empty() {
+            return Ok(None);
         }
-        if end {
-            return;
+        let mut lines = Vec::with_capacity(buf.len() / 8192 + 1);
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', &buf).chain((buf.last() != Some(&b'\n')).then_some(buf.len()));
+        for end in ends {
+            if !buf[start..end].iter().all(u8::is_ascii_whitespace) {
+                lines.push((self.next_line, start..end));
+            }
+            self.next_line += 1;
+            start = end + 1;
         }
+        Ok(Some(Batch { data: buf, lines }))
     }
 }
