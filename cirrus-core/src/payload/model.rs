@@ -251,11 +251,14 @@ impl ProcessPayload {
                     ck.problem("$.id", problem);
                 }
             }
-            None => {
+            // Only when everything else is right: a rejected feature would otherwise also
+            // be reported as a missing one.
+            None if ck.problems.is_empty() => {
                 if let Err(problem) = self.compute_id() {
                     ck.problems.push(problem);
                 }
             }
+            None => {}
         }
     }
 
