@@ -26,8 +26,8 @@ impl Input {
     pub fn open(path: Option<&PathBuf>) -> anyhow::Result<Input> {
         match path {
             Some(path) if path.as_os_str() != "-" => {
-                let file = File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let file =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 Ok(Input {
                     name: path.display().to_string(),
                     reader: Box::new(BufReader::with_capacity(1 << 20, file)),
@@ -107,7 +107,10 @@ impl Start {
             Start::Lines(lines) => Ok(Box::new(lines.map(|line| {
                 let (number, bytes) = line?;
                 serde_json::from_slice(&bytes)
-                    .map(|value| Record { line: number, value })
+                    .map(|value| Record {
+                        line: number,
+                        value,
+                    })
                     .map_err(|err| RecordError::json(number, &err))
             }))),
             Start::Documents(docs) => Ok(Box::new(docs)),
@@ -203,12 +206,15 @@ impl Lines {
         }
         loop {
             let start = buf.len();
-            let n = self.reader.read_until(b'\n', buf).map_err(|err| RecordError {
-                line: self.number + 1,
-                column: None,
-                message: format!("read error: {err}"),
-                recoverable: false,
-            })?;
+            let n = self
+                .reader
+                .read_until(b'\n', buf)
+                .map_err(|err| RecordError {
+                    line: self.number + 1,
+                    column: None,
+                    message: format!("read error: {err}"),
+                    recoverable: false,
+                })?;
             if n == 0 {
                 return Ok(None);
             }

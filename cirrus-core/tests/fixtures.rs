@@ -10,7 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn fixtures(folder: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/payloads").join(folder);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/payloads")
+        .join(folder);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("readable fixture dir").path())
@@ -25,12 +27,16 @@ fn fixtures(folder: &str) -> Vec<PathBuf> {
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let stem = path.file_stem().and_then(|s| s.to_str()).expect("fixture name");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("fixture name");
     path.with_file_name(format!("{stem}{suffix}"))
 }
 
 fn read_value(path: &Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(path).expect("fixture readable")).expect("fixture is JSON")
+    serde_json::from_str(&fs::read_to_string(path).expect("fixture readable"))
+        .expect("fixture is JSON")
 }
 
 #[test]
@@ -39,8 +45,8 @@ fn valid_fixtures_round_trip_with_expected_ids_and_next_payloads() {
         let name = path.display();
         let text = fs::read_to_string(&path).unwrap();
         let original: Value = serde_json::from_str(&text).unwrap();
-        let parsed = ProcessPayload::from_value(original.clone())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed =
+            ProcessPayload::from_value(original.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let payload = parsed.value;
 
         // Round trip: exactly the input (or its normalised form), key order included.
@@ -49,7 +55,11 @@ fn valid_fixtures_round_trip_with_expected_ids_and_next_payloads() {
             assert!(!parsed.warnings.is_empty(), "{name}: normalising must warn");
             read_value(&normalized)
         } else {
-            assert!(parsed.warnings.is_empty(), "{name}: unexpected warnings {:?}", parsed.warnings);
+            assert!(
+                parsed.warnings.is_empty(),
+                "{name}: unexpected warnings {:?}",
+                parsed.warnings
+            );
             original
         };
         assert_eq!(
@@ -57,16 +67,23 @@ fn valid_fixtures_round_trip_with_expected_ids_and_next_payloads() {
             serde_json::to_string(&expected).unwrap(),
             "{name}: serialization differs from the input"
         );
-        let again = ProcessPayload::from_value(payload.to_value()).unwrap().value;
+        let again = ProcessPayload::from_value(payload.to_value())
+            .unwrap()
+            .value;
         assert_eq!(again, payload, "{name}: parse → serialize → parse differs");
 
         // ID, by the full model and by the fast get-id path.
         let id_file = sibling(&path, ".id");
-        let want_id = fs::read_to_string(&id_file).unwrap_or_else(|e| panic!("{}: {e}", id_file.display()));
+        let want_id =
+            fs::read_to_string(&id_file).unwrap_or_else(|e| panic!("{}: {e}", id_file.display()));
         let want_id = want_id.trim_end();
         assert_eq!(payload.id().unwrap(), want_id, "{name}: id");
         let fields: IdFields = serde_json::from_str(&text).unwrap();
-        assert_eq!(fields.payload_id().unwrap(), want_id, "{name}: fast-path id");
+        assert_eq!(
+            fields.payload_id().unwrap(),
+            want_id,
+            "{name}: fast-path id"
+        );
 
         // Next payloads of the chain.
         let next_file = sibling(&path, ".next.ndjson");
@@ -74,7 +91,9 @@ fn valid_fixtures_round_trip_with_expected_ids_and_next_payloads() {
             fs::read_to_string(&next_file)
                 .unwrap()
                 .lines()
-                .map(|line| serde_json::to_string(&serde_json::from_str::<Value>(line).unwrap()).unwrap())
+                .map(|line| {
+                    serde_json::to_string(&serde_json::from_str::<Value>(line).unwrap()).unwrap()
+                })
                 .collect()
         } else {
             Vec::new()
@@ -104,7 +123,11 @@ fn invalid_fixtures_report_exactly_the_expected_paths() {
             other => panic!("{name}: expected InvalidPayload, got {other:?}"),
         };
         for problem in &problems {
-            assert!(!problem.message.is_empty(), "{name}: empty message at {}", problem.path);
+            assert!(
+                !problem.message.is_empty(),
+                "{name}: empty message at {}",
+                problem.path
+            );
         }
         let got: BTreeSet<String> = problems.iter().map(|p| p.path.clone()).collect();
         assert_eq!(got, want, "{name}: problems were {problems:#?}");
@@ -118,12 +141,20 @@ fn reference_fixtures_are_recognised() {
         let parsed = PayloadInput::from_value(value.clone()).unwrap();
         match &parsed.value {
             PayloadInput::Reference(reference) => {
-                let key = if value.get("url").is_some() { "url" } else { "href" };
+                let key = if value.get("url").is_some() {
+                    "url"
+                } else {
+                    "href"
+                };
                 assert_eq!(reference.key, key);
                 assert_eq!(Some(reference.url.as_str()), value[key].as_str());
             }
             other => panic!("{}: not a reference: {other:?}", path.display()),
         }
-        assert_eq!(serde_json::to_value(&parsed.value).unwrap(), value, "reference round trip");
+        assert_eq!(
+            serde_json::to_value(&parsed.value).unwrap(),
+            value,
+            "reference round trip"
+        );
     }
 }

@@ -111,7 +111,12 @@ mod tests {
         )
         .unwrap();
         let def = payload.process_definition();
-        assert_eq!(def.find_collection(&payload.features[0]).unwrap().as_deref(), Some("aaa"));
+        assert_eq!(
+            def.find_collection(&payload.features[0])
+                .unwrap()
+                .as_deref(),
+            Some("aaa")
+        );
         assert_eq!(def.find_collection(&payload.features[1]).unwrap(), None);
         let for_a = def.upload_options_for("aaa").unwrap();
         assert_eq!(for_a.path_template.as_deref(), Some("/a/${id}"));

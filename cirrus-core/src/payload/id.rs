@@ -25,8 +25,8 @@
 //! ```
 
 use regex::Regex;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
@@ -112,7 +112,10 @@ pub fn check_workflow_name(name: &str) -> Result<(), String> {
             "workflow name {name:?} contains '_', which is not allowed: the state DB key {{collections}}_{{workflow}} is split on the last '_' (use '-' instead)"
         ));
     }
-    if let Some(c) = name.chars().find(|c| *c == '/' || c.is_whitespace() || c.is_control()) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || c.is_whitespace() || c.is_control())
+    {
         return Err(format!(
             "workflow name {name:?} contains {c:?}, which is not allowed in a workflow name"
         ));
@@ -318,15 +321,27 @@ mod tests {
 
     #[test]
     fn computes_like_cirrus_geo() {
-        let id = compute(None, "cog-archive", [("S2B_17HQD_20201103_0_L2A", Some("sentinel-2-l2a"))]);
+        let id = compute(
+            None,
+            "cog-archive",
+            [("S2B_17HQD_20201103_0_L2A", Some("sentinel-2-l2a"))],
+        );
         assert_eq!(
             id.unwrap(),
             "sentinel-2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A"
         );
         // no collections → "none"; duplicates collapse; ids sorted
-        assert_eq!(compute(None, "w", [("b", None), ("a", None)]).unwrap(), "none/workflow-w/a/b");
         assert_eq!(
-            compute(None, "w", [("x", Some("c2")), ("y", Some("c1")), ("z", Some("c2"))]).unwrap(),
+            compute(None, "w", [("b", None), ("a", None)]).unwrap(),
+            "none/workflow-w/a/b"
+        );
+        assert_eq!(
+            compute(
+                None,
+                "w",
+                [("x", Some("c2")), ("y", Some("c1")), ("z", Some("c2"))]
+            )
+            .unwrap(),
             "c1/c2/workflow-w/x/y/z"
         );
         // override
@@ -335,16 +350,27 @@ mod tests {
             "mine/workflow-w/x"
         );
         // code-point order: uppercase before lowercase, 'é' after 'z'
-        assert_eq!(compute(None, "w", [("é", None), ("z", None), ("Z", None)]).unwrap(), "none/workflow-w/Z/z/é");
+        assert_eq!(
+            compute(None, "w", [("é", None), ("z", None), ("Z", None)]).unwrap(),
+            "none/workflow-w/Z/z/é"
+        );
     }
 
     #[test]
     fn guards() {
-        assert!(compute(None, "my_flow", [("a", None)]).unwrap_err().contains("'_'"));
+        assert!(
+            compute(None, "my_flow", [("a", None)])
+                .unwrap_err()
+                .contains("'_'")
+        );
         assert!(compute(None, "a/b", [("a", None)]).is_err());
         assert!(compute(None, "w", []).is_err());
         let long = "x".repeat(1025);
-        assert!(compute(None, "w", [(long.as_str(), None)]).unwrap_err().contains("1025 bytes"));
+        assert!(
+            compute(None, "w", [(long.as_str(), None)])
+                .unwrap_err()
+                .contains("1025 bytes")
+        );
         let ok = "x".repeat(1024);
         assert!(compute(None, "w", [(ok.as_str(), None)]).is_ok());
         // 2 × 512 + separator = 1025

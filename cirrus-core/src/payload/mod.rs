@@ -18,7 +18,9 @@
 
 pub mod chain;
 pub mod collections;
+mod definition;
 mod extract;
+mod feature;
 pub mod id;
 pub mod jsonpath;
 pub mod model;
@@ -27,11 +29,14 @@ pub mod problem;
 pub mod schema;
 pub mod size;
 pub mod template;
+mod upload;
 
-pub use model::{
-    CollectionMatcher, CollectionOptions, Feature, MatcherType, Parsed, PayloadInput,
-    PayloadRef, ProcessDefinition, ProcessPayload, ProcessStep, PublicAssets, UploadOptions,
+pub use definition::{
+    CollectionMatcher, CollectionOptions, MatcherType, ProcessDefinition, ProcessStep,
 };
+pub use feature::Feature;
+pub use model::{Parsed, PayloadInput, PayloadRef, ProcessPayload};
 pub use problem::Problem;
+pub use upload::{AllAssets, PublicAssets, UploadOptions};
 
 pub(crate) use problem::problems_summary;

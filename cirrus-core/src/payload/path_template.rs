@@ -123,9 +123,10 @@ impl PathTemplate {
                     _ => dt.format("%Y-%m-%d").to_string(),
                 })
             }
-            "collection" => item.collection().map(str::to_string).ok_or_else(|| {
-                self.error(item, "${collection}: the item has no collection")
-            }),
+            "collection" => item
+                .collection()
+                .map(str::to_string)
+                .ok_or_else(|| self.error(item, "${collection}: the item has no collection")),
             "id" => Ok(item.id().to_string()),
             "datetime" => {
                 let dt = self.item_datetime(item, name)?;
@@ -141,13 +142,21 @@ impl PathTemplate {
                         .properties()
                         .and_then(|props| props.get(first))
                         .ok_or_else(|| {
-                            self.error(item, format!("${{{name}}}: the item has no member or property {first:?}"))
+                            self.error(
+                                item,
+                                format!(
+                                    "${{{name}}}: the item has no member or property {first:?}"
+                                ),
+                            )
                         })?,
                 };
                 for segment in segments {
-                    value = value.as_object().and_then(|m| m.get(segment)).ok_or_else(|| {
-                        self.error(item, format!("${{{name}}}: {segment:?} not found"))
-                    })?;
+                    value = value
+                        .as_object()
+                        .and_then(|m| m.get(segment))
+                        .ok_or_else(|| {
+                            self.error(item, format!("${{{name}}}: {segment:?} not found"))
+                        })?;
                 }
                 python_str(value).ok_or_else(|| {
                     self.error(
@@ -171,9 +180,9 @@ impl PathTemplate {
                 format!("${{{var}}}: the item has no datetime or start_datetime property"),
             ));
         };
-        raw.as_str().and_then(parse_datetime).ok_or_else(|| {
-            self.error(item, format!("${{{var}}}: cannot parse datetime {raw}"))
-        })
+        raw.as_str()
+            .and_then(parse_datetime)
+            .ok_or_else(|| self.error(item, format!("${{{var}}}: cannot parse datetime {raw}")))
     }
 }
 
@@ -234,22 +243,41 @@ mod tests {
             "assets": {"B01": {"href": "s3://b/k.tif"}}
         }));
         let render = |t: &str| PathTemplate::new(t).render(&it);
-        assert_eq!(render("${collection}/${year}/${month}/${day}/${id}").unwrap(), "c/2021/2/3/x1");
+        assert_eq!(
+            render("${collection}/${year}/${month}/${day}/${id}").unwrap(),
+            "c/2021/2/3/x1"
+        );
         assert_eq!(render("${date}").unwrap(), "2021-02-03");
-        assert_eq!(render("${eo:cloud_cover}-${flag}-${n}").unwrap(), "1.5-True-7");
+        assert_eq!(
+            render("${eo:cloud_cover}-${flag}-${n}").unwrap(),
+            "1.5-True-7"
+        );
         assert_eq!(render("${properties.n}").unwrap(), "7");
         assert_eq!(render("${assets.B01.href}").unwrap(), "s3://b/k.tif");
-        assert_eq!(render("${datetime}").unwrap(), "2021-02-03 04:05:06.500000+02:00");
+        assert_eq!(
+            render("${datetime}").unwrap(),
+            "2021-02-03 04:05:06.500000+02:00"
+        );
         assert_eq!(render("$x/${id}/a${").unwrap(), "$x/x1/a${");
-        assert!(render("${ ${}").is_err(), "pystac also reads ` ${` as a variable name");
+        assert!(
+            render("${ ${}").is_err(),
+            "pystac also reads ` ${{` as a variable name"
+        );
         assert!(render("${nope}").unwrap_err().to_string().contains("nope"));
         assert!(render("${assets}").is_err());
     }
 
     #[test]
     fn start_datetime_and_missing() {
-        let ranged = item(json!({"id": "r", "properties": {"datetime": null, "start_datetime": "2020-12-31T23:00:00Z"}}));
-        assert_eq!(PathTemplate::new("${year}-${month}").render(&ranged).unwrap(), "2020-12");
+        let ranged = item(
+            json!({"id": "r", "properties": {"datetime": null, "start_datetime": "2020-12-31T23:00:00Z"}}),
+        );
+        assert_eq!(
+            PathTemplate::new("${year}-${month}")
+                .render(&ranged)
+                .unwrap(),
+            "2020-12"
+        );
         let bare = item(json!({"id": "b"}));
         assert!(PathTemplate::new("${year}").render(&bare).is_err());
         assert!(PathTemplate::new("${collection}").render(&bare).is_err());

@@ -158,7 +158,10 @@ mod tests {
         // Each expected value is len(json.dumps(json.dumps(v)).encode()) in Python 3.11.
         assert_eq!(escaped_len(&json!({})), 4);
         assert_eq!(escaped_len(&json!([])), 4);
-        assert_eq!(escaped_len(&json!({"a": 1, "b": [1, 2.5, null, true, false]})), 48);
+        assert_eq!(
+            escaped_len(&json!({"a": 1, "b": [1, 2.5, null, true, false]})),
+            48
+        );
         assert_eq!(escaped_len(&json!("q\"b\\n\nt\u{7f}\u{1}é😀")), 56);
         assert_eq!(escaped_len(&json!({"x": 1e-7, "y": 1e16})), 30);
     }

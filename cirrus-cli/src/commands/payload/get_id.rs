@@ -105,13 +105,23 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let name = input.name.clone();
     match input.start()? {
         Start::Empty { name } => {
-            anyhow::bail!("{name}: no input: expected a JSON payload or NDJSON (one payload per line)")
+            anyhow::bail!(
+                "{name}: no input: expected a JSON payload or NDJSON (one payload per line)"
+            )
         }
         Start::Documents(documents) => {
             for record in documents {
                 let record = match record {
                     Ok(record) => record,
-                    Err(error) => return printer.fail(&name, Failure { error, unreadable: true }),
+                    Err(error) => {
+                        return printer.fail(
+                            &name,
+                            Failure {
+                                error,
+                                unreadable: true,
+                            },
+                        );
+                    }
                 };
                 let fields = match IdFields::deserialize(&record.value) {
                     Ok(fields) => fields,
@@ -122,7 +132,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                             message: err.to_string(),
                             recoverable: true,
                         };
-                        return printer.fail(&name, Failure { error, unreadable: false });
+                        return printer.fail(
+                            &name,
+                            Failure {
+                                error,
+                                unreadable: false,
+                            },
+                        );
                     }
                 };
                 match id_of(record.line, &fields) {
@@ -180,7 +196,13 @@ fn run_lines<W: Write>(
         let batch: Batch = match batch {
             Ok(batch) => batch,
             Err(error) => {
-                code = printer.fail(name, Failure { error, unreadable: true })?;
+                code = printer.fail(
+                    name,
+                    Failure {
+                        error,
+                        unreadable: true,
+                    },
+                )?;
                 break;
             }
         };
@@ -281,7 +303,8 @@ impl Chunks {
         }
         let mut lines = Vec::with_capacity(buf.len() / 8192 + 1);
         let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', &buf).chain((buf.last() != Some(&b'\n')).then_some(buf.len()));
+        let ends = memchr::memchr_iter(b'\n', &buf)
+            .chain((buf.last() != Some(&b'\n')).then_some(buf.len()));
         for end in ends {
             if !buf[start..end].iter().all(u8::is_ascii_whitespace) {
                 lines.push((self.next_line, start..end));

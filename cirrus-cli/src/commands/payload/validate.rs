@@ -105,7 +105,11 @@ impl Report {
         }
         let line = self.line;
         match self.status {
-            Status::Valid => writeln!(out, "{name}:{line}: valid {}", self.id.as_deref().unwrap_or_default())?,
+            Status::Valid => writeln!(
+                out,
+                "{name}:{line}: valid {}",
+                self.id.as_deref().unwrap_or_default()
+            )?,
             Status::Reference => writeln!(
                 out,
                 "{name}:{line}: payload reference to {} (recognised, not fetched)",
