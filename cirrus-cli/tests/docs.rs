@@ -89,7 +89,9 @@ fn console_blocks_print_what_they_show() {
             match line.strip_prefix("$ ") {
                 Some(command) => commands.push((command.to_string(), String::new())),
                 None => {
-                    let (_, expected) = commands.last_mut().expect("a console block starts with `$ `");
+                    let (_, expected) = commands
+                        .last_mut()
+                        .expect("a console block starts with `$ `");
                     expected.push_str(line);
                     expected.push('\n');
                 }

@@ -47,13 +47,19 @@ impl ProcessPayload {
             ProcessStep::Single(def) => std::slice::from_ref(def),
             ProcessStep::FanOut(defs) => defs,
         };
+        // `$` in a chain_filter is the payload, as in cirrus-geo's `$.features[?(…)]`.
+        let root = if branches.iter().any(|d| d.chain_filter.is_some()) {
+            self.to_value()
+        } else {
+            serde_json::Value::Null
+        };
         let mut next = Vec::with_capacity(branches.len());
         for definition in branches {
             let features = match definition.chain_filter()? {
                 Some(filter) => self
                     .features
                     .iter()
-                    .filter(|f| filter.matches(f.as_value()))
+                    .filter(|f| filter.matches_with_root(f.as_value(), &root))
                     .cloned()
                     .collect(),
                 None => self.features.clone(),

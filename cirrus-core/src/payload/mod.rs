@@ -20,6 +20,7 @@ pub mod chain;
 pub mod collections;
 mod definition;
 mod extract;
+pub mod fast_id;
 mod feature;
 pub mod id;
 pub mod jsonpath;

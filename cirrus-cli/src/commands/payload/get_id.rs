@@ -1,7 +1,7 @@
 //! `cirrus payload get-id [PATH|-]`: print the ID of each payload, one per line, in order.
 //!
 //! NDJSON is streamed in batches of lines: one thread reads, the others compute IDs in
-//! parallel with only the ID-relevant fields parsed ([`IdFields`]), and the IDs are written
+//! parallel with only the ID-relevant members read ([`fast_id`]), and the IDs are written
 //! in input order. Memory is bounded by a few batches, whatever the input size. The first
 //! record that has no ID stops the command with its line number: exit 1 when the JSON is
 //! readable but the payload has no computable ID, 2 when the JSON is unreadable.
@@ -10,11 +10,9 @@ use crate::cli::Global;
 use crate::input::{Input, Lines, RecordError, Start};
 use crate::output::Format;
 use anyhow::Context;
-use cirrus_core::payload::id::IdFields;
+use cirrus_core::payload::fast_id;
 use rayon::prelude::*;
-use serde::Deserialize;
-use serde_json::error::Category;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,28 +40,21 @@ struct Failure {
     unreadable: bool,
 }
 
-/// Computes the ID of one NDJSON line.
+/// Computes the ID of the payload on line `line`.
 fn line_id(line: usize, bytes: &[u8]) -> Result<String, Failure> {
-    let fields: IdFields = serde_json::from_slice(bytes).map_err(|err| Failure {
-        unreadable: err.classify() != Category::Data,
-        error: RecordError::json(line, &err),
-    })?;
-    id_of(line, &fields)
-}
-
-fn id_of(line: usize, fields: &IdFields) -> Result<String, Failure> {
-    fields
-        .payload_id()
-        .map(|id| id.into_owned())
-        .map_err(|message| Failure {
-            error: RecordError {
-                line,
-                column: None,
-                message,
-                recoverable: true,
+    fast_id::payload_id(bytes).map_err(|err| Failure {
+        unreadable: err.syntax,
+        error: RecordError {
+            line,
+            column: err.syntax.then_some(err.offset + 1),
+            message: if err.syntax {
+                format!("invalid JSON: {}", err.message)
+            } else {
+                err.message
             },
-            unreadable: false,
-        })
+            recoverable: true,
+        },
+    })
 }
 
 /// Prints IDs (text) or `{"line": …, "id": …}` objects (json).
@@ -123,25 +114,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                         );
                     }
                 };
-                let fields = match IdFields::deserialize(&record.value) {
-                    Ok(fields) => fields,
-                    Err(err) => {
-                        let error = RecordError {
-                            line: record.line,
-                            column: None,
-                            message: err.to_string(),
-                            recoverable: true,
-                        };
-                        return printer.fail(
-                            &name,
-                            Failure {
-                                error,
-                                unreadable: false,
-                            },
-                        );
-                    }
-                };
-                match id_of(record.line, &fields) {
+                // Documents are small and rare; re-serializing lets one scanner serve both.
+                let bytes = serde_json::to_vec(&record.value)?;
+                match line_id(record.line, &bytes) {
                     Ok(id) => printer.id(record.line, &id)?,
                     Err(failure) => return printer.fail(&name, failure),
                 }
@@ -268,11 +243,10 @@ impl Chunks {
         buf.append(&mut self.carry);
         loop {
             while buf.len() < BATCH_BYTES && !self.eof {
-                let start = buf.len();
-                buf.resize(start + (BATCH_BYTES >> 2), 0);
-                let n = match self.reader.read(&mut buf[start..]) {
+                let chunk = (BATCH_BYTES - buf.len()).max(1 << 16) as u64;
+                // `read_to_end` fills spare capacity without zeroing it first.
+                let n = match (&mut self.reader).take(chunk).read_to_end(&mut buf) {
                     Ok(n) => n,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
                     Err(err) => {
                         return Err(RecordError {
                             line: self.next_line,
@@ -282,7 +256,6 @@ impl Chunks {
                         });
                     }
                 };
-                buf.truncate(start + n);
                 self.eof = n == 0;
             }
             if self.eof {
