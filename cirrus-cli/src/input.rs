@@ -12,13 +12,19 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::Range;
+
+/// A buffered source of input bytes.
+pub type Reader = Box<dyn BufRead + Send>;
+
+/// A line and its 1-based number.
+pub type NumberedLine = (usize, Vec<u8>);
 use std::path::PathBuf;
 
 /// Where records come from.
 pub struct Input {
     /// `<stdin>` or the path, for messages.
     pub name: String,
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
 }
 
 impl Input {
@@ -180,8 +186,8 @@ fn is_blank(line: &[u8]) -> bool {
 
 /// NDJSON lines: `(line number, bytes)`, blank lines skipped.
 pub struct Lines {
-    reader: Box<dyn BufRead + Send>,
-    pending: Option<(usize, Vec<u8>)>,
+    reader: Reader,
+    pending: Option<NumberedLine>,
     number: usize,
 }
 
@@ -230,7 +236,7 @@ impl Lines {
 
 impl Lines {
     /// The first line (already read) and its number, and the reader positioned after it.
-    pub fn into_parts(self) -> (Option<(usize, Vec<u8>)>, Box<dyn BufRead + Send>) {
+    pub fn into_parts(self) -> (Option<NumberedLine>, Reader) {
         (self.pending, self.reader)
     }
 }

@@ -58,7 +58,7 @@ fn json_tree(floats: BoxedStrategy<f64>) -> impl Strategy<Value = Value> {
         any::<String>().prop_map(Value::String),
         "[\\x00-\\x1f\\x7f\"\\\\a-z é😀]{0,8}".prop_map(Value::String),
     ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
+    leaf.prop_recursive(2, 12, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec((any::<String>(), inner), 0..4)

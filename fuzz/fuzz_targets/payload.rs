@@ -6,18 +6,21 @@
 //! - a valid payload has an ID, and that ID parses as a payload ID;
 //! - serialize → parse again gives an equal payload, and a payload parsed without warnings
 //!   (no deprecated form normalised) serializes back to exactly the input value;
-//! - the fast path ([`IdFields`]) agrees with the full model on every valid payload;
+//! - the fast paths ([`IdFields`] and the [`fast_id`] scanner) agree with the full model on
+//!   every valid payload, and the scanner agrees with serde_json on what is well-formed JSON;
 //! - the checks done at parse time (`chain_filter`, matcher patterns) make chaining and
 //!   collection assignment infallible.
 
 #![no_main]
 
+use cirrus_core::payload::fast_id;
 use cirrus_core::payload::id::{IdFields, PayloadId};
 use cirrus_core::payload::jsonpath::{Filter, JsonPath};
 use cirrus_core::payload::path_template::PathTemplate;
-use cirrus_core::payload::{PayloadInput, ProcessPayload, size};
+use cirrus_core::payload::{Parsed, PayloadInput, ProcessPayload, size};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
+use serde_json::error::Category;
 use std::sync::LazyLock;
 
 /// The document that fuzzed JSONPath expressions and filters are evaluated on.
@@ -41,6 +44,7 @@ static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     fuzz_payload(data);
     fuzz_id_fields(data);
+    fuzz_fast_id(data);
     if let Ok(text) = std::str::from_utf8(data) {
         fuzz_jsonpath(text);
     }
@@ -96,7 +100,11 @@ fn fuzz_payload(data: &[u8]) {
     // The fast path agrees whenever it can read the same text (it rejects duplicate keys,
     // where the full parser keeps the last value).
     if let Ok(fields) = serde_json::from_str::<IdFields>(&text) {
-        assert_eq!(fields.payload_id().as_deref(), Ok(id.as_str()), "IdFields disagrees");
+        assert_eq!(
+            fields.payload_id().as_deref(),
+            Ok(id.as_str()),
+            "IdFields disagrees"
+        );
     }
 
     // Chaining: filters were checked at parse time, so this cannot fail.
@@ -143,6 +151,61 @@ fn fuzz_id_fields(data: &[u8]) {
     {
         panic!("IdFields produced {id:?}, which does not parse: {message}");
     }
+}
+
+/// The hand-written scanner of `cirrus payload get-id`, checked against serde_json and the
+/// full model.
+fn fuzz_fast_id(data: &[u8]) {
+    let fast = fast_id::payload_id(data);
+    if let Ok(id) = &fast
+        && let Err(message) = PayloadId::parse(id)
+    {
+        panic!("fast_id produced {id:?}, which does not parse: {message}");
+    }
+    match serde_json::from_slice::<Value>(data) {
+        Ok(value) => {
+            if let Err(err) = &fast {
+                assert!(
+                    !err.syntax,
+                    "fast_id calls well-formed JSON malformed: {err:?}"
+                );
+            }
+            if let Ok(Parsed {
+                value: PayloadInput::Payload(payload),
+                ..
+            }) = PayloadInput::from_value(value)
+            {
+                let id = payload.id().expect("a valid payload has an ID");
+                assert_eq!(fast, Ok(id), "fast_id disagrees with the model");
+            }
+        }
+        // The scanner does not check that skipped strings are UTF-8, that their `\u`
+        // escapes pair surrogates, nor that numbers fit an f64 (Python's `json` accepts lone
+        // surrogates and reads 1e400 as infinity; serde_json rejects both). Every other
+        // syntax error must be one for both.
+        Err(err) if err.classify() == Category::Syntax || err.classify() == Category::Eof => {
+            let lenient = std::str::from_utf8(data).is_err()
+                || has_surrogate_escape(data)
+                || err.to_string().starts_with("number out of range");
+            if !lenient {
+                assert!(
+                    fast.as_ref().is_err_and(|e| e.syntax),
+                    "fast_id accepts malformed JSON ({err}): {fast:?}"
+                );
+            }
+        }
+        Err(_) => {}
+    }
+}
+
+/// Whether `data` holds a `\uD800`–`\uDFFF` escape.
+fn has_surrogate_escape(data: &[u8]) -> bool {
+    data.windows(4).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && matches!(w[2], b'd' | b'D')
+            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
 }
 
 /// JSONPath expressions and filters, evaluated on a small document.

@@ -34,7 +34,7 @@
 //! # Ok::<(), cirrus_core::Error>(())
 //! ```
 
-use super::{ProcessPayload, ProcessStep};
+use super::ProcessPayload;
 use crate::Result;
 
 impl ProcessPayload {
@@ -43,10 +43,7 @@ impl ProcessPayload {
         let Some((step, tail)) = self.chain().split_first() else {
             return Ok(Vec::new());
         };
-        let branches: &[_] = match step {
-            ProcessStep::Single(def) => std::slice::from_ref(def),
-            ProcessStep::FanOut(defs) => defs,
-        };
+        let branches = step.definitions();
         // `$` in a chain_filter is the payload, as in cirrus-geo's `$.features[?(…)]`.
         let root = if branches.iter().any(|d| d.chain_filter.is_some()) {
             self.to_value()

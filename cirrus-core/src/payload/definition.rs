@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 #[serde(untagged)]
 pub enum ProcessStep {
     /// One next workflow.
-    Single(ProcessDefinition),
+    Single(Box<ProcessDefinition>),
     /// Fan-out: one next payload per branch; each branch keeps the rest of the chain.
     FanOut(#[schemars(length(min = 1))] Vec<ProcessDefinition>),
 }
@@ -28,9 +28,8 @@ pub enum ProcessStep {
 impl ProcessStep {
     pub(crate) fn from_value(value: Value, path: &str, ck: &mut Checker) -> Option<ProcessStep> {
         match value {
-            Value::Object(map) => {
-                ProcessDefinition::from_map(map, path, ck).map(ProcessStep::Single)
-            }
+            Value::Object(map) => ProcessDefinition::from_map(map, path, ck)
+                .map(|def| ProcessStep::Single(Box::new(def))),
             Value::Array(branches) if branches.is_empty() => {
                 ck.problem(path, "a fan-out must list at least one process definition");
                 None
@@ -63,7 +62,7 @@ impl ProcessStep {
     /// The definitions of this step: one, or one per fan-out branch.
     pub fn definitions(&self) -> &[ProcessDefinition] {
         match self {
-            ProcessStep::Single(def) => std::slice::from_ref(def),
+            ProcessStep::Single(def) => std::slice::from_ref(def.as_ref()),
             ProcessStep::FanOut(defs) => defs,
         }
     }

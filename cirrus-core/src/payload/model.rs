@@ -282,7 +282,7 @@ impl ProcessPayload {
     }
 
     /// The payload ID: the `id` member when set, otherwise computed exactly as cirrus-geo
-    /// computes it (see [`id`](super::id)).
+    /// computes it (see [`super::id`]).
     pub fn id(&self) -> Result<String> {
         match &self.id {
             Some(id) => Ok(id.clone()),

@@ -7,12 +7,12 @@
 //! readable but the payload has no computable ID, 2 when the JSON is unreadable.
 
 use crate::cli::Global;
-use crate::input::{Input, Lines, RecordError, Start};
+use crate::input::{Input, Lines, NumberedLine, Reader, RecordError, Start};
 use crate::output::Format;
 use anyhow::Context;
 use cirrus_core::payload::fast_id;
 use rayon::prelude::*;
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -210,7 +210,7 @@ fn run_lines<W: Write>(
 /// Splits NDJSON input into batches of whole lines, reading large chunks straight into the
 /// batch buffer (no per-line copy).
 struct Chunks {
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
     /// Bytes read past the last complete line of the previous batch.
     carry: Vec<u8>,
     /// Number of the next line to start (1-based).
@@ -219,7 +219,7 @@ struct Chunks {
 }
 
 impl Chunks {
-    fn new(first: Option<(usize, Vec<u8>)>, reader: Box<dyn BufRead + Send>) -> Chunks {
+    fn new(first: Option<NumberedLine>, reader: Reader) -> Chunks {
         let (next_line, carry) = match first {
             Some((number, mut line)) => {
                 if line.last() != Some(&b'\n') {
