@@ -19,6 +19,9 @@ use std::fmt::Write as _;
 // Strategies
 // ---------------------------------------------------------------------------------------
 
+/// Object members, in order.
+type Members = Vec<(String, Value)>;
+
 /// Any finite float (JSON has no NaN or infinity).
 fn any_finite_f64() -> BoxedStrategy<f64> {
     prop_oneof![
@@ -46,22 +49,35 @@ fn decimal_f64() -> BoxedStrategy<f64> {
     .boxed()
 }
 
-/// A JSON value, a few levels deep, with floats from `floats` and strings of any characters
-/// (control characters, DEL, non-ASCII and characters beyond the BMP included).
-fn json_tree(floats: BoxedStrategy<f64>) -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
+/// Short text of any characters: control characters, `"`, `\`, DEL, non-ASCII and
+/// characters beyond the BMP are all likely.
+fn text() -> impl Strategy<Value = String> + Clone {
+    prop_oneof![
+        "[\\x00-\\x1f\\x7f\"\\\\a-z é😀]{0,8}",
+        "\\PC{0,8}",
+        prop::collection::vec(any::<char>(), 0..8).prop_map(String::from_iter),
+    ]
+}
+
+/// A JSON scalar with floats from `floats`.
+fn json_leaf(floats: BoxedStrategy<f64>) -> impl Strategy<Value = Value> + Clone {
+    prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         floats.prop_map(Value::from),
-        any::<String>().prop_map(Value::String),
-        "[\\x00-\\x1f\\x7f\"\\\\a-z é😀]{0,8}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(2, 12, 3, |inner| {
+        text().prop_map(Value::String),
+    ]
+}
+
+/// A JSON value, a few levels deep, with floats from `floats` and strings of any characters
+/// (control characters, DEL, non-ASCII and characters beyond the BMP included).
+fn json_tree(floats: BoxedStrategy<f64>) -> impl Strategy<Value = Value> {
+    json_leaf(floats).prop_recursive(2, 12, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((any::<String>(), inner), 0..4)
+            prop::collection::vec((text(), inner), 0..4)
                 .prop_map(|members| Value::Object(members.into_iter().collect())),
         ]
     })
@@ -84,8 +100,14 @@ fn extra_key() -> impl Strategy<Value = String> {
 }
 
 /// 0–2 extra members.
-fn extras() -> impl Strategy<Value = Vec<(String, Value)>> {
+fn extras() -> impl Strategy<Value = Members> {
     prop::collection::vec((extra_key(), member_value()), 0..3)
+}
+
+/// 0–2 members with scalar values (for the many small objects of a definition, to keep
+/// generation fast).
+fn scalar_members() -> impl Strategy<Value = Members> {
+    prop::collection::vec((extra_key(), json_leaf(decimal_f64())), 0..3)
 }
 
 /// An item id: plain, or with any characters but `/` and line breaks.
@@ -163,7 +185,7 @@ fn upload_options() -> impl Strategy<Value = Value> {
             Just(Value::from("ALL")),
             prop::collection::vec("[a-zA-Z0-9]{1,5}", 0..3).prop_map(Value::from),
         ]),
-        prop::option::of(extras()),
+        prop::option::of(scalar_members()),
         prop::option::of(any::<bool>()),
         extras(),
         any::<u64>(),
@@ -194,10 +216,10 @@ struct Definition {
     replace: Option<bool>,
     description: Option<String>,
     upload_options: Option<Value>,
-    tasks: Option<Vec<(String, Vec<(String, Value)>)>>,
-    workflow_options: Option<Vec<(String, Value)>>,
+    tasks: Option<Vec<(String, Members)>>,
+    workflow_options: Option<Members>,
     catch_all: bool,
-    extra: Vec<(String, Value)>,
+    extra: Members,
     seed: u64,
 }
 
@@ -255,12 +277,15 @@ fn definition(filtered: bool) -> impl Strategy<Value = Value> {
             prop::option::of(collection()),
             filter,
             prop::option::of(any::<bool>()),
-            prop::option::of(any::<String>()),
+            prop::option::of(text()),
             prop::option::of(upload_options()),
         ),
         (
-            prop::option::of(prop::collection::vec(("[a-z-]{1,8}", extras()), 0..3)),
-            prop::option::of(extras()),
+            prop::option::of(prop::collection::vec(
+                ("[a-z-]{1,8}", scalar_members()),
+                0..3,
+            )),
+            prop::option::of(scalar_members()),
             any::<bool>(),
             extras(),
             any::<u64>(),
