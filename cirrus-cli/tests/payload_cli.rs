@@ -57,13 +57,19 @@ fn get_id_reads_a_pretty_printed_file_and_json_format() {
         .assert()
         .success()
         .stdout("sentinel-2-l1c/sentinel-2-l2a/workflow-cog-archive/S2A_18HXG_20230601_0_L2A/S2B_18HXE_20230601_0_L1C/S2B_18HXF_20230601_0_L2A\n");
-    let two = format!("{}\n{}\n", payload(&[("b", "y"), ("a", "x")], "w"), payload(&[("z", "x")], "v"));
+    let two = format!(
+        "{}\n{}\n",
+        payload(&[("b", "y"), ("a", "x")], "w"),
+        payload(&[("z", "x")], "v")
+    );
     cirrus()
         .args(["--format", "json", "payload", "get-id", "-"])
         .write_stdin(two)
         .assert()
         .success()
-        .stdout("{\"line\":1,\"id\":\"x/y/workflow-w/a/b\"}\n{\"line\":2,\"id\":\"x/workflow-v/z\"}\n");
+        .stdout(
+            "{\"line\":1,\"id\":\"x/y/workflow-w/a/b\"}\n{\"line\":2,\"id\":\"x/workflow-v/z\"}\n",
+        );
 }
 
 #[test]
@@ -100,7 +106,9 @@ fn validate_reports_each_record_and_exit_codes() {
         .arg(fixture("valid/fan-out.json"))
         .assert()
         .code(0)
-        .stdout(predicate::str::contains(": valid sentinel-2-l2a/workflow-cog-archive/"));
+        .stdout(predicate::str::contains(
+            ": valid sentinel-2-l2a/workflow-cog-archive/",
+        ));
 }
 
 #[test]
@@ -123,7 +131,8 @@ fn legacy_forms_warn_on_stderr_and_quiet_silences_them() {
         .arg(&legacy)
         .output()
         .unwrap();
-    let first: Value = serde_json::from_slice(json_logs.stderr.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let first: Value =
+        serde_json::from_slice(json_logs.stderr.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(first["level"], "WARN");
 }
 
@@ -140,7 +149,10 @@ fn next_prints_the_chain_as_ndjson() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let workflows: Vec<&str> = next.iter().map(|p| p["process"][0]["workflow"].as_str().unwrap()).collect();
+    let workflows: Vec<&str> = next
+        .iter()
+        .map(|p| p["process"][0]["workflow"].as_str().unwrap())
+        .collect();
     assert_eq!(workflows, ["cloud-mask", "ndvi"]);
     assert!(next.iter().all(|p| p.get("id").is_none()));
     // The end of a chain prints nothing.
@@ -192,6 +204,10 @@ fn a_closed_stdout_is_not_an_error() {
         ))
         .status()
         .unwrap();
-    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "", "no error on a closed pipe");
+    assert_eq!(
+        std::fs::read_to_string(&errors).unwrap(),
+        "",
+        "no error on a closed pipe"
+    );
     assert!(status.success());
 }
