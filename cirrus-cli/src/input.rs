@@ -112,7 +112,7 @@ impl Start {
             ),
             Start::Lines(lines) => Ok(Box::new(lines.map(|line| {
                 let (number, bytes) = line?;
-                serde_json::from_slice(&bytes)
+                serde_json::from_slice(trim_line_break(&bytes))
                     .map(|value| Record {
                         line: number,
                         value,
@@ -178,6 +178,13 @@ fn strip_location(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let suffix = format!(" at line {} column {}", err.line(), err.column());
     text.strip_suffix(&suffix).unwrap_or(&text).to_string()
+}
+
+/// The line without its `\n` or `\r\n`, so that a line cut short reads as truncated rather
+/// than as holding a control character.
+pub fn trim_line_break(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 fn is_blank(line: &[u8]) -> bool {

@@ -23,8 +23,8 @@ use super::id::{self, PayloadId};
 use std::borrow::Cow;
 use std::fmt;
 
-/// Deepest nesting accepted, as serde_json.
-const MAX_DEPTH: usize = 128;
+/// Deepest nesting accepted: serde_json refuses the 128th level.
+const MAX_DEPTH: usize = 127;
 
 /// Why no ID could be computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +55,15 @@ pub fn payload_id(json: &[u8]) -> Result<String, FastIdError> {
         depth: 0,
         data_error: None,
     };
-    let fields = scanner.document()?;
-    if let Some(error) = scanner.data_error {
+    let mut fields = scanner.document()?;
+    // Only what the ID depends on matters: with a valid `id`, the rest is not looked at.
+    let mut error = fields.not_object.take().or(fields.id_error.take());
+    if fields.id.is_none() {
+        error = error
+            .or(fields.features_error.take())
+            .or(fields.process_error.take());
+    }
+    if let Some(error) = error {
         return Err(error);
     }
     fields.id().map_err(|message| FastIdError {
@@ -73,12 +80,19 @@ type FeatureIds<'a> = Vec<(Str<'a>, Option<Str<'a>>)>;
 /// `(workflow, collections)` of `process[0]`.
 type FirstDefinition<'a> = (Option<Str<'a>>, Option<Str<'a>>);
 
+/// The members the ID depends on. Each keeps the data error of its **last** occurrence, so
+/// that a duplicated key takes its last value, as in Python's `json`.
 #[derive(Default)]
 struct Fields<'a> {
     id: Option<Str<'a>>,
+    id_error: Option<FastIdError>,
     features: Option<FeatureIds<'a>>,
+    features_error: Option<FastIdError>,
     /// `None`: no `process`; `Some(None)`: present but without a first definition.
     process: Option<Option<FirstDefinition<'a>>>,
+    process_error: Option<FastIdError>,
+    /// The document is not an object.
+    not_object: Option<FastIdError>,
     reference: bool,
 }
 
@@ -152,7 +166,8 @@ struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     depth: usize,
-    /// The first member of the wrong type; reported only if the JSON is well-formed.
+    /// The first value of the wrong type in the member being read (see [`Scanner::member`]);
+    /// reported only if the JSON is well-formed.
     data_error: Option<FastIdError>,
 }
 
@@ -169,12 +184,29 @@ impl<'a> Scanner<'a> {
     }
 
     fn data(&mut self, offset: usize, message: String) {
-        if self.data_error.is_none() {
-            self.data_error = Some(FastIdError {
-                offset,
-                message,
-                syntax: false,
-            });
+        self.data_error.get_or_insert(FastIdError {
+            offset,
+            message,
+            syntax: false,
+        });
+    }
+
+    /// Reads one occurrence of a member with `scan`, returning its value and its first data
+    /// error, apart from those of other members.
+    fn member<T>(
+        &mut self,
+        scan: impl FnOnce(&mut Self) -> Scan<T>,
+    ) -> Scan<(T, Option<FastIdError>)> {
+        let outer = self.data_error.take();
+        let value = scan(self)?;
+        let error = std::mem::replace(&mut self.data_error, outer);
+        Ok((value, error))
+    }
+
+    /// Re-raises a member's data error in the enclosing member.
+    fn raise(&mut self, error: Option<FastIdError>) {
+        if let Some(error) = error {
+            self.data_error.get_or_insert(error);
         }
     }
 
@@ -215,14 +247,26 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'{' {
             self.skip_value()?;
             self.end()?;
-            self.data(0, "$: a payload must be a JSON object".to_string());
+            fields.not_object = Some(FastIdError {
+                offset: 0,
+                message: "$: a payload must be a JSON object".to_string(),
+                syntax: false,
+            });
             return Ok(fields);
         }
         self.object(|s, key| {
             match key.name().as_ref() {
-                "id" => fields.id = s.string_member("$.id", Want::String)?,
-                "features" => fields.features = s.features()?,
-                "process" => fields.process = Some(s.process()?),
+                "id" => {
+                    (fields.id, fields.id_error) =
+                        s.member(|s| s.string_member("$.id", Want::String))?
+                }
+                "features" => {
+                    (fields.features, fields.features_error) = s.member(Self::features)?
+                }
+                "process" => {
+                    let (process, error) = s.member(Self::process)?;
+                    (fields.process, fields.process_error) = (Some(process), error);
+                }
                 "url" | "href" => {
                     fields.reference = true;
                     s.skip_value()?;

@@ -280,7 +280,8 @@ impl Chunks {
             .chain((buf.last() != Some(&b'\n')).then_some(buf.len()));
         for end in ends {
             if !buf[start..end].iter().all(u8::is_ascii_whitespace) {
-                lines.push((self.next_line, start..end));
+                let line = crate::input::trim_line_break(&buf[start..end]);
+                lines.push((self.next_line, start..start + line.len()));
             }
             self.next_line += 1;
             start = end + 1;
