@@ -429,13 +429,12 @@ fn empty_and_blank_input_is_an_error() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Known bugs (found by the fuzz target); un-ignore once fixed
+// Bugs found by the fuzz target, fixed
 // ---------------------------------------------------------------------------------------
 
 /// A duplicated key takes its last value (as in Python's `json` and in `validate`), but
 /// get-id keeps the type error of the first occurrence.
 #[test]
-#[ignore = "get-id reports a type error of an earlier duplicate of a key"]
 fn get_id_lets_the_last_duplicate_key_win() {
     let input = r#"{"features":1,"features":[{"id":"a"}],"process":[{"workflow":"w"}]}"#;
     stdin("validate", input)
@@ -448,7 +447,6 @@ fn get_id_lets_the_last_duplicate_key_win() {
 
 /// serde_json (validate, next) rejects 128 levels of nesting; get-id's scanner accepts them.
 #[test]
-#[ignore = "get-id accepts one level of nesting more than validate and next"]
 fn nesting_limit_is_the_same_for_every_command() {
     let input = format!(
         r#"{{"features":{}{},"process":[{{"workflow":"w"}}]}}"#,
@@ -466,7 +464,6 @@ fn nesting_limit_is_the_same_for_every_command() {
 /// An NDJSON line cut inside a string is parsed with its line break, which serde_json
 /// reports as a control character in a string, without a column.
 #[test]
-#[ignore = "NDJSON lines are parsed with their trailing newline"]
 fn truncation_inside_a_string_says_truncated() {
     stdin("validate", ndjson_with_line_3(CUT_IN_STRING))
         .expect_code(2)

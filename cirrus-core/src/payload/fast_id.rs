@@ -371,22 +371,26 @@ impl<'a> Scanner<'a> {
                 return Ok(());
             }
             let start = s.i;
-            let (mut id, mut collection) = (None, None);
+            let (mut id, mut collection) = ((None, None), (None, None));
             s.object(|s, key| {
                 match key.name().as_ref() {
                     "id" => {
-                        id = s.string_member(&format!("$.features[{index}].id"), Want::String)?
+                        let path = format!("$.features[{index}].id");
+                        id = s.member(|s| s.string_member(&path, Want::String))?;
                     }
                     "collection" => {
-                        collection = s.string_member(
-                            &format!("$.features[{index}].collection"),
-                            Want::StringOrNull,
-                        )?
+                        let path = format!("$.features[{index}].collection");
+                        collection = s.member(|s| s.string_member(&path, Want::StringOrNull))?;
                     }
                     _ => s.skip_value()?,
                 }
                 Ok(())
             })?;
+            let ((id, id_error), (collection, collection_error)) = (id, collection);
+            if id_error.is_some() || collection_error.is_some() {
+                s.raise(id_error.or(collection_error));
+                return Ok(());
+            }
             match id {
                 Some(id) if !id.is_empty() => features.push((id, collection)),
                 Some(_) => s.data(start, format!("$.features[{index}].id: must not be empty")),
@@ -432,17 +436,25 @@ impl<'a> Scanner<'a> {
     }
 
     fn definition(&mut self) -> Scan<FirstDefinition<'a>> {
-        let (mut workflow, mut collections) = (None, None);
+        let (mut workflow, mut collections) = ((None, None), (None, None));
         self.object(|s, key| {
             match key.name().as_ref() {
-                "workflow" => workflow = s.string_member("$.process[0].workflow", Want::String)?,
+                "workflow" => {
+                    workflow =
+                        s.member(|s| s.string_member("$.process[0].workflow", Want::String))?
+                }
                 "collections" => {
-                    collections = s.string_member("$.process[0].collections", Want::StringOrNull)?
+                    collections = s.member(|s| {
+                        s.string_member("$.process[0].collections", Want::StringOrNull)
+                    })?
                 }
                 _ => s.skip_value()?,
             }
             Ok(())
         })?;
+        let ((workflow, workflow_error), (collections, collections_error)) =
+            (workflow, collections);
+        self.raise(workflow_error.or(collections_error));
         Ok((workflow, collections))
     }
 
@@ -785,6 +797,12 @@ mod tests {
                 .contains("reference")
         );
         assert_eq!(err("[1]").message, "$: a payload must be a JSON object");
+        // the last of duplicated keys wins, at every level
+        assert_eq!(
+            payload_id(br#"{"features":[{"id":1,"id":"a","collection":[],"collection":"c"}],"process":[{"workflow":2,"workflow":"w"}]}"#).unwrap(),
+            "c/workflow-w/a"
+        );
+        assert!(!err(r#"{"features":[{"id":"a","id":1}],"process":[{"workflow":"w"}]}"#).syntax);
         // a data error is reported only when the JSON is well-formed
         assert!(err(r#"{"features":[{"id":1}],"process":[{"workflow":"w"}]"#).syntax);
     }

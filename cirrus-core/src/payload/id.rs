@@ -25,9 +25,6 @@
 //! ```
 
 use regex::Regex;
-use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -185,136 +182,6 @@ fn join_into(out: &mut String, parts: &[&str]) {
     }
 }
 
-/// The fields of a payload that decide its ID, deserialized without building the rest.
-///
-/// This is what `cirrus payload get-id` parses: every other member is skipped (but still
-/// checked to be well-formed JSON), which is several times faster than parsing the payload.
-/// Strings borrow from the input where they have no escapes.
-#[derive(Debug, Default, Deserialize)]
-pub struct IdFields<'a> {
-    /// The `id` member, if present.
-    #[serde(default, borrow)]
-    pub id: Option<Cow<'a, str>>,
-    /// `(id, collection)` of each feature.
-    #[serde(default, borrow)]
-    pub features: Option<Vec<FeatureIdFields<'a>>>,
-    /// `process[0].workflow` and `process[0].collections` (from an array or a single object).
-    #[serde(default, borrow)]
-    pub process: Option<FirstProcess<'a>>,
-    /// Present when the record is a `{"url": …}` payload reference.
-    #[serde(default)]
-    pub url: Option<IgnoredAny>,
-    /// Present when the record is a `{"href": …}` payload reference.
-    #[serde(default)]
-    pub href: Option<IgnoredAny>,
-}
-
-/// The ID-relevant fields of one feature.
-#[derive(Debug, Deserialize)]
-pub struct FeatureIdFields<'a> {
-    /// The item ID.
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    /// The item's collection.
-    #[serde(default, borrow)]
-    pub collection: Option<Cow<'a, str>>,
-}
-
-/// The ID-relevant fields of `process[0]`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ProcessIdFields<'a> {
-    /// The workflow name.
-    #[serde(default, borrow)]
-    pub workflow: Option<Cow<'a, str>>,
-    /// The collections override.
-    #[serde(default, borrow)]
-    pub collections: Option<Cow<'a, str>>,
-}
-
-/// `process[0]`, read from `process` whether it is an array (the rest is skipped) or a
-/// single legacy object.
-#[derive(Debug, Default)]
-pub struct FirstProcess<'a>(pub Option<ProcessIdFields<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for FirstProcess<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FirstProcessVisitor(std::marker::PhantomData))
-    }
-}
-
-struct FirstProcessVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for FirstProcessVisitor<'a> {
-    type Value = FirstProcess<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of process definitions")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let first = seq.next_element_seed(ProcessSeed(std::marker::PhantomData))?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(FirstProcess(first))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let fields = ProcessIdFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(FirstProcess(Some(fields)))
-    }
-}
-
-struct ProcessSeed<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for ProcessSeed<'a> {
-    type Value = ProcessIdFields<'a>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        ProcessIdFields::deserialize(deserializer)
-    }
-}
-
-impl IdFields<'_> {
-    /// The payload ID: the `id` member if present (checked like [`PayloadId::parse`]),
-    /// otherwise computed. The error names the member at fault.
-    pub fn payload_id(&self) -> Result<Cow<'_, str>, String> {
-        if let Some(id) = &self.id {
-            PayloadId::parse(id).map_err(|m| format!("$.id: {m}"))?;
-            return Ok(Cow::Borrowed(id));
-        }
-        let Some(FirstProcess(Some(process))) = &self.process else {
-            if self.process.is_none() && (self.url.is_some() || self.href.is_some()) {
-                return Err(
-                    "$: this is a payload reference ({\"url\"}/{\"href\"}); its ID is known only once the payload it points to is fetched"
-                        .to_string(),
-                );
-            }
-            return Err("$.process: is required to compute the payload id".to_string());
-        };
-        let Some(workflow) = &process.workflow else {
-            return Err("$.process[0].workflow: is required".to_string());
-        };
-        check_workflow_name(workflow).map_err(|m| format!("$.process[0].workflow: {m}"))?;
-        let features = match &self.features {
-            Some(features) if !features.is_empty() => features,
-            _ => {
-                return Err(
-                    "$.features: at least one feature is required to compute the payload id when `id` is absent"
-                        .to_string(),
-                );
-            }
-        };
-        compute(
-            process.collections.as_deref(),
-            workflow,
-            features
-                .iter()
-                .map(|f| (f.id.as_ref(), f.collection.as_deref())),
-        )
-        .map(Cow::Owned)
-        .map_err(|m| format!("$.features: {m}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,22 +253,5 @@ mod tests {
         assert_eq!(id.item_ids(), "c");
         assert!(PayloadId::parse("no-workflow-here").is_err());
         assert!(PayloadId::parse("c/workflow-/x").is_err());
-    }
-
-    #[test]
-    fn id_fields_fast_path() {
-        let json = r#"{"type":"FeatureCollection","features":[{"id":"b","collection":"c","assets":{"x":{"href":"h"}}},{"id":"a","collection":"c"}],"process":[{"workflow":"w","upload_options":{}},{"workflow":"next"}]}"#;
-        let fields: IdFields = serde_json::from_str(json).unwrap();
-        assert_eq!(fields.payload_id().unwrap(), "c/workflow-w/a/b");
-        let legacy = r#"{"features":[{"id":"a"}],"process":{"workflow":"w","collections":"x"}}"#;
-        let fields: IdFields = serde_json::from_str(legacy).unwrap();
-        assert_eq!(fields.payload_id().unwrap(), "x/workflow-w/a");
-        let given = r#"{"id":"k/workflow-w/i","process":[]}"#;
-        let fields: IdFields = serde_json::from_str(given).unwrap();
-        assert_eq!(fields.payload_id().unwrap(), "k/workflow-w/i");
-        let missing: IdFields = serde_json::from_str(r#"{"features":[{"id":"a"}]}"#).unwrap();
-        assert!(missing.payload_id().unwrap_err().starts_with("$.process"));
-        let bad_type = serde_json::from_str::<IdFields>(r#"{"features":[{"id":1}],"process":[]}"#);
-        assert!(bad_type.is_err());
     }
 }

@@ -42,18 +42,26 @@ struct Failure {
 
 /// Computes the ID of the payload on line `line`.
 fn line_id(line: usize, bytes: &[u8]) -> Result<String, Failure> {
-    fast_id::payload_id(bytes).map_err(|err| Failure {
-        unreadable: err.syntax,
-        error: RecordError {
-            line,
-            column: err.syntax.then_some(err.offset + 1),
-            message: if err.syntax {
-                format!("invalid JSON: {}", err.message)
-            } else {
-                err.message
+    fast_id::payload_id(bytes).map_err(|err| {
+        // Same wording and column as serde_json's errors in `validate` and `next`: at the
+        // end of the input the column is that of the last byte.
+        let truncated = err.syntax && err.offset >= bytes.len();
+        let message = match (err.syntax, truncated) {
+            (true, true) => format!("truncated JSON: {}", err.message),
+            (true, false) => format!("invalid JSON: {}", err.message),
+            (false, _) => err.message,
+        };
+        Failure {
+            unreadable: err.syntax,
+            error: RecordError {
+                line,
+                column: err
+                    .syntax
+                    .then_some(err.offset.min(bytes.len().saturating_sub(1)) + 1),
+                message,
+                recoverable: true,
             },
-            recoverable: true,
-        },
+        }
     })
 }
 
