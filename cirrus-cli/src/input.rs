@@ -64,11 +64,7 @@ impl Input {
                 break;
             }
         }
-        let complete = match serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
-            Ok(_) => true,
-            Err(err) => err.classify() != Category::Eof,
-        };
-        if complete {
+        if is_complete_value(&line) {
             Ok(Start::Lines(Lines {
                 reader: self.reader,
                 pending: Some((number, line)),
@@ -178,6 +174,15 @@ fn strip_location(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let suffix = format!(" at line {} column {}", err.line(), err.column());
     text.strip_suffix(&suffix).unwrap_or(&text).to_string()
+}
+
+/// Whether `line` holds a whole JSON value, or something that is not the start of a longer
+/// one: the first line of NDJSON, rather than of a pretty-printed document.
+pub fn is_complete_value(line: &[u8]) -> bool {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        Ok(_) => true,
+        Err(err) => err.classify() != Category::Eof,
+    }
 }
 
 /// The line without its `\n` or `\r\n`, so that a line cut short reads as truncated rather

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 the command ran and found problems (e.g. invalid payloads),
 //! 2 usage or runtime error (e.g. unreadable input).
 
+mod batches;
 mod cli;
 mod commands;
 mod input;

@@ -50,6 +50,48 @@ fn get_id_streams_ndjson_in_order_across_batches() {
 }
 
 #[test]
+fn get_id_maps_an_ndjson_file_across_batches() {
+    // About 9 MB: several 4 MB batches of the memory-mapped path, with lines that straddle
+    // batch boundaries, CRLF line ends and a bad line in the last batch.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("payloads.ndjson");
+    let mut input = String::new();
+    let mut want = String::new();
+    let n = 3000;
+    for i in 0..n {
+        let pad = "y".repeat(3000 + i % 113);
+        let line = serde_json::json!({"features": [{"id": format!("m{i:05}"), "pad": pad}], "process": [{"workflow": "w"}]});
+        input.push_str(&line.to_string());
+        input.push_str(if i % 2 == 0 { "\n" } else { "\r\n" });
+        want.push_str(&format!("none/workflow-w/m{i:05}\n"));
+    }
+    std::fs::write(&file, &input).unwrap();
+    cirrus()
+        .args(["payload", "get-id"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(want.clone());
+    // The same input through stdin (the read path) gives the same output.
+    cirrus()
+        .args(["payload", "get-id", "-"])
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .stdout(want.clone());
+    // A bad line near the end: every ID before it is printed, then the error with its line.
+    input.push_str("{\"features\": [{\"id\": 5}], \"process\": [{\"workflow\": \"w\"}]}\n");
+    std::fs::write(&file, &input).unwrap();
+    cirrus()
+        .args(["payload", "get-id"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout(want)
+        .stderr(predicate::str::contains(format!("line {}: $.features[0].id", n + 1)));
+}
+
+#[test]
 fn get_id_reads_a_pretty_printed_file_and_json_format() {
     cirrus()
         .args(["payload", "get-id"])

@@ -1,27 +1,27 @@
 //! `cirrus payload get-id [PATH|-]`: print the ID of each payload, one per line, in order.
 //!
-//! NDJSON is streamed in batches of lines: one thread reads, the others compute IDs in
-//! parallel with only the ID-relevant members read ([`fast_id`]), and the IDs are written
-//! in input order. Memory is bounded by a few batches, whatever the input size. The first
+//! NDJSON is streamed in batches of lines: one thread reads, one worker per core computes the
+//! IDs of whole batches with only the ID-relevant members read ([`fast_id`]), and the main
+//! thread writes each batch's IDs in input order. Memory is bounded by a few batches, whatever the input size. The first
 //! record that has no ID stops the command with its line number: exit 1 when the JSON is
 //! readable but the payload has no computable ID, 2 when the JSON is unreadable.
 
+use crate::batches::{Batch, Chunks, Data, Mapped};
 use crate::cli::Global;
-use crate::input::{Input, Lines, NumberedLine, Reader, RecordError, Start};
+use crate::input::{self, Input, Lines, RecordError, Start, trim_line_break};
 use crate::output::Format;
 use anyhow::Context;
 use cirrus_core::payload::fast_id;
-use rayon::prelude::*;
-use std::io::{self, BufWriter, Read, Write};
-use std::ops::Range;
+use memmap2::{Advice, Mmap};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
-
-/// Bytes of input per batch handed to the workers.
-const BATCH_BYTES: usize = 4 << 20;
-/// Batches read ahead of the one being processed.
-const READ_AHEAD: usize = 2;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::thread;
 
 /// Arguments of `cirrus payload get-id`.
 #[derive(Debug, clap::Args)]
@@ -73,16 +73,9 @@ struct Printer<W: Write> {
 
 impl<W: Write> Printer<W> {
     fn id(&mut self, line: usize, id: &str) -> io::Result<()> {
-        match self.format {
-            Format::Text => {
-                self.out.write_all(id.as_bytes())?;
-                self.out.write_all(b"\n")
-            }
-            Format::Json => {
-                serde_json::to_writer(&mut self.out, &serde_json::json!({"line": line, "id": id}))?;
-                self.out.write_all(b"\n")
-            }
-        }
+        let mut out = Vec::with_capacity(id.len() + 32);
+        write_id(&mut out, self.format, line, id);
+        self.out.write_all(&out)
     }
 
     /// Flushes what was printed, reports `failure` and returns the exit code.
@@ -93,14 +86,62 @@ impl<W: Write> Printer<W> {
     }
 }
 
+/// Maps `path` when it is a non-empty regular file holding NDJSON (its first non-blank line
+/// is a whole JSON value), so that it is read without copying.
+fn map_ndjson_file(path: Option<&PathBuf>) -> anyhow::Result<Option<Mmap>> {
+    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+        return Ok(None);
+    };
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_file() || metadata.len() == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the map is only read. Like any program that maps its input (ripgrep does),
+    // get-id assumes the file is not truncated or rewritten while it runs.
+    let map =
+        unsafe { Mmap::map(&file) }.with_context(|| format!("cannot map {}", path.display()))?;
+    let _ = map.advise(Advice::Sequential);
+    let first = map
+        .split(|b| *b == b'\n')
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace));
+    Ok(match first {
+        Some(line) if input::is_complete_value(trim_line_break(line)) => Some(map),
+        _ => None,
+    })
+}
+
+/// Appends an ID as printed: the ID (text), or `{"line": …, "id": …}` (json), and a newline.
+fn write_id(out: &mut Vec<u8>, format: Format, line: usize, id: &str) {
+    match format {
+        Format::Text => out.extend_from_slice(id.as_bytes()),
+        Format::Json => out.extend_from_slice(
+            serde_json::json!({"line": line, "id": id})
+                .to_string()
+                .as_bytes(),
+        ),
+    }
+    out.push(b'\n');
+}
+
 /// Prints the ID of every payload of the input.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let input = Input::open(args.path.as_ref())?;
     let stdout = io::stdout().lock();
     let mut printer = Printer {
         out: BufWriter::with_capacity(1 << 16, stdout),
         format: global.format,
     };
+    if let Some(map) = map_ndjson_file(args.path.as_ref())? {
+        let name = args
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        return run_lines(Source::Mapped(&map), args.threads, &name, &mut printer);
+    }
+    let input = Input::open(args.path.as_ref())?;
     let name = input.name.clone();
     match input.start()? {
         Start::Empty { name } => {
@@ -130,170 +171,194 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Start::Lines(lines) => return run_lines(lines, args.threads, &name, &mut printer),
+        Start::Lines(lines) => {
+            return run_lines(Source::Lines(lines), args.threads, &name, &mut printer);
+        }
     }
     printer.out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// A batch of NDJSON lines: the bytes, and each non-blank line's number and range.
-struct Batch {
-    data: Vec<u8>,
-    lines: Vec<(usize, Range<usize>)>,
+/// Where the pipeline's batches come from.
+enum Source<'a> {
+    /// A stream, read by [`Chunks`].
+    Lines(Lines),
+    /// A memory-mapped file.
+    Mapped(&'a Mmap),
 }
 
 fn run_lines<W: Write>(
-    lines: Lines,
+    source: Source<'_>,
     threads: Option<usize>,
     name: &str,
     printer: &mut Printer<W>,
 ) -> anyhow::Result<ExitCode> {
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(threads) = threads {
-        pool = pool.num_threads(threads.max(1));
-    }
-    let pool = pool.build().context("cannot start worker threads")?;
-    let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
-    // Buffers go back to the reader once their IDs are written, so that memory stays at a
+    let workers = threads
+        .unwrap_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get))
+        .max(1);
+    let format = printer.format;
+    let stop = AtomicBool::new(false);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    // Buffers go back to the reader once their IDs are computed, so that memory stays at a
     // few batches and pages are not faulted in again for every batch.
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let (first, reader) = lines.into_parts();
-        let mut chunks = Chunks::new(first, reader);
-        loop {
-            let buf = free_rx.try_recv().unwrap_or_default();
-            let batch = chunks.next_batch(buf);
-            let last = !matches!(batch, Ok(Some(_)));
-            let sent = match batch {
-                Ok(Some(batch)) => tx.send(Ok(batch)),
-                Ok(None) => Ok(()),
-                Err(error) => tx.send(Err(error)),
-            };
-            if last || sent.is_err() {
-                return;
-            }
+    let map = match &source {
+        Source::Mapped(map) => Some(*map),
+        Source::Lines(_) => None,
+    };
+    thread::scope(|scope| {
+        let stop = &stop;
+        scope.spawn(move || read_jobs(source, &job_tx, &free_rx, stop));
+        for _ in 0..workers {
+            let (job_rx, done_tx, free_tx) = (&job_rx, done_tx.clone(), free_tx.clone());
+            scope.spawn(move || work(job_rx, &done_tx, &free_tx, map, format, stop));
         }
-    });
-    let mut code = ExitCode::SUCCESS;
-    'batches: for batch in rx {
-        let batch: Batch = match batch {
-            Ok(batch) => batch,
-            Err(error) => {
-                code = printer.fail(
-                    name,
-                    Failure {
-                        error,
-                        unreadable: true,
-                    },
-                )?;
-                break;
-            }
-        };
-        let ids: Vec<Result<String, Failure>> = pool.install(|| {
-            batch
-                .lines
-                .par_iter()
-                .map(|(line, range)| line_id(*line, &batch.data[range.clone()]))
-                .collect()
-        });
-        for ((line, _), id) in batch.lines.iter().zip(ids) {
-            match id {
-                Ok(id) => printer.id(*line, &id)?,
-                Err(failure) => {
-                    code = printer.fail(name, failure)?;
-                    break 'batches;
-                }
-            }
-        }
-        let _ = free_tx.send(batch.data);
-    }
-    // Leaving the loop drops the receiver, which stops the reader at its next send.
-    reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("the input reader thread panicked"))?;
-    printer.out.flush()?;
-    Ok(code)
+        drop((done_tx, free_tx));
+        let result = write_in_order(&done_rx, map, name, printer);
+        // Stop the reader, and let the workers drain what it already sent.
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
 }
 
-/// Splits NDJSON input into batches of whole lines, reading large chunks straight into the
-/// batch buffer (no per-line copy).
-struct Chunks {
-    reader: Reader,
-    /// Bytes read past the last complete line of the previous batch.
-    carry: Vec<u8>,
-    /// Number of the next line to start (1-based).
-    next_line: usize,
-    eof: bool,
+/// A batch (or the read error that ended the input) and its place in the input.
+type Job = (usize, Result<Batch, RecordError>);
+
+/// What a worker made of one batch: the printed IDs, up to the first failure.
+struct Done {
+    seq: usize,
+    output: Vec<u8>,
+    failure: Option<Failure>,
+    /// Where the batch ends in the mapped file, if the input is mapped.
+    mapped_end: Option<usize>,
 }
 
-impl Chunks {
-    fn new(first: Option<NumberedLine>, reader: Reader) -> Chunks {
-        let (next_line, carry) = match first {
-            Some((number, mut line)) => {
-                if line.last() != Some(&b'\n') {
-                    line.push(b'\n');
-                }
-                (number, line)
-            }
-            None => (1, Vec::new()),
+fn read_jobs(
+    source: Source<'_>,
+    jobs: &mpsc::SyncSender<Job>,
+    free: &mpsc::Receiver<Vec<u8>>,
+    stop: &AtomicBool,
+) {
+    let mut next_batch: Box<dyn FnMut() -> Result<Option<Batch>, RecordError>> = match source {
+        Source::Lines(lines) => {
+            let (first, reader) = lines.into_parts();
+            let mut chunks = Chunks::new(first, reader);
+            Box::new(move || chunks.next_batch(free.try_recv().unwrap_or_default()))
+        }
+        Source::Mapped(map) => {
+            let mut mapped = Mapped::new(map);
+            Box::new(move || Ok(mapped.next_batch()))
+        }
+    };
+    for seq in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let batch = match next_batch() {
+            Ok(Some(batch)) => Ok(batch),
+            Ok(None) => return,
+            Err(error) => Err(error),
         };
-        Chunks {
-            reader,
-            carry,
-            next_line,
-            eof: false,
+        let last = batch.is_err();
+        if jobs.send((seq, batch)).is_err() || last {
+            return;
         }
     }
+}
 
-    /// Fills `buf` with about [`BATCH_BYTES`] of whole lines; `None` at the end.
-    fn next_batch(&mut self, mut buf: Vec<u8>) -> Result<Option<Batch>, RecordError> {
-        buf.clear();
-        buf.append(&mut self.carry);
-        loop {
-            while buf.len() < BATCH_BYTES && !self.eof {
-                let chunk = (BATCH_BYTES - buf.len()).max(1 << 16) as u64;
-                // `read_to_end` fills spare capacity without zeroing it first.
-                let n = match (&mut self.reader).take(chunk).read_to_end(&mut buf) {
-                    Ok(n) => n,
-                    Err(err) => {
-                        return Err(RecordError {
-                            line: self.next_line,
-                            column: None,
-                            message: format!("read error: {err}"),
-                            recoverable: false,
-                        });
+fn work(
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    done: &mpsc::Sender<Done>,
+    free: &mpsc::Sender<Vec<u8>>,
+    map: Option<&Mmap>,
+    format: Format,
+    stop: &AtomicBool,
+) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, batch)) = job else {
+            return; // the reader is done
+        };
+        if stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        let (output, failure, mapped_end) = match batch {
+            Ok(batch) => {
+                let result = batch_ids(&batch, map, format);
+                let mapped_end = match batch.data {
+                    Data::Owned(buf) => {
+                        let _ = free.send(buf);
+                        None
                     }
+                    Data::Mapped(range) => Some(range.end),
                 };
-                self.eof = n == 0;
+                (result.0, result.1, mapped_end)
             }
-            if self.eof {
-                break;
-            }
-            match memchr::memrchr(b'\n', &buf) {
-                Some(end) => {
-                    self.carry.extend_from_slice(&buf[end + 1..]);
-                    buf.truncate(end + 1);
-                    break;
-                }
-                // A line longer than a batch: keep reading until it ends.
-                None => buf.reserve(BATCH_BYTES),
-            }
+            Err(error) => (
+                Vec::new(),
+                Some(Failure {
+                    error,
+                    unreadable: true,
+                }),
+                None,
+            ),
+        };
+        if done
+            .send(Done {
+                seq,
+                output,
+                failure,
+                mapped_end,
+            })
+            .is_err()
+        {
+            return;
         }
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        let mut lines = Vec::with_capacity(buf.len() / 8192 + 1);
-        let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', &buf)
-            .chain((buf.last() != Some(&b'\n')).then_some(buf.len()));
-        for end in ends {
-            if !buf[start..end].iter().all(u8::is_ascii_whitespace) {
-                let line = crate::input::trim_line_break(&buf[start..end]);
-                lines.push((self.next_line, start..start + line.len()));
-            }
-            self.next_line += 1;
-            start = end + 1;
-        }
-        Ok(Some(Batch { data: buf, lines }))
     }
+}
+
+/// The printed IDs of a batch, up to its first failure.
+fn batch_ids(batch: &Batch, map: Option<&Mmap>, format: Format) -> (Vec<u8>, Option<Failure>) {
+    let bytes = batch.bytes(map);
+    let mut out = Vec::with_capacity(batch.lines.len() * 96);
+    for (line, range) in &batch.lines {
+        match line_id(*line, &bytes[range.clone()]) {
+            Ok(id) => write_id(&mut out, format, *line, &id),
+            Err(failure) => return (out, Some(failure)),
+        }
+    }
+    (out, None)
+}
+
+/// Writes the workers' outputs in input order, releasing mapped pages behind them; stops at
+/// the first failure.
+fn write_in_order<W: Write>(
+    done: &mpsc::Receiver<Done>,
+    map: Option<&Mmap>,
+    name: &str,
+    printer: &mut Printer<W>,
+) -> anyhow::Result<ExitCode> {
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    let mut released = 0;
+    for batch in done {
+        pending.insert(batch.seq, batch);
+        while let Some(batch) = pending.remove(&next) {
+            printer.out.write_all(&batch.output)?;
+            if let (Some(map), Some(end)) = (map, batch.mapped_end) {
+                released = Mapped::release(map, released, end);
+            }
+            if let Some(failure) = batch.failure {
+                return printer.fail(name, failure);
+            }
+            next += 1;
+        }
+    }
+    printer.out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
