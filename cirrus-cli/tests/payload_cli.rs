@@ -88,7 +88,10 @@ fn get_id_maps_an_ndjson_file_across_batches() {
         .assert()
         .code(1)
         .stdout(want)
-        .stderr(predicate::str::contains(format!("line {}: $.features[0].id", n + 1)));
+        .stderr(predicate::str::contains(format!(
+            "line {}: $.features[0].id",
+            n + 1
+        )));
 }
 
 #[test]
