@@ -15,6 +15,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== fuzz target (build, then run once over the seeds)" >&2
 cargo build --quiet --release --manifest-path fuzz/Cargo.toml
 fuzz/target/release/payload -runs=0 fuzz/seeds/ 2>&1 | tail -n 2
-echo "== cargo test" >&2
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+echo "== cargo test (unit, integration, end-to-end and doc tests)" >&2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+# One closing line for the whole run (the last crate alone may have no test).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s; if (p == 0 || f > 0) exit 1 }' "$log"
