@@ -99,7 +99,7 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn id(&self) -> Result<String, String> {
         if let Some(id) = &self.id {
-            PayloadId::parse(id).map_err(|m| format!("$.id: {m}"))?;
+            PayloadId::parse(id).map_err(|p| p.to_string())?;
             return Ok(id.to_string());
         }
         let Some(Some((workflow, collections))) = &self.process else {
@@ -111,19 +111,13 @@ impl Fields<'_> {
         let Some(workflow) = workflow else {
             return Err("$.process[0].workflow: is required".to_string());
         };
-        id::check_workflow_name(workflow).map_err(|m| format!("$.process[0].workflow: {m}"))?;
-        let features = match &self.features {
-            Some(features) if !features.is_empty() => features,
-            _ => {
-                return Err("$.features: at least one feature is required to compute the payload id when `id` is absent".to_string());
-            }
-        };
+        let features = self.features.iter().flatten();
         id::compute(
             collections.as_deref(),
             workflow,
-            features.iter().map(|(id, c)| (id.as_ref(), c.as_deref())),
+            features.map(|(id, c)| (id.as_ref(), c.as_deref())),
         )
-        .map_err(|m| format!("$.features: {m}"))
+        .map_err(|p| p.to_string())
     }
 }
 

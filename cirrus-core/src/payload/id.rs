@@ -21,9 +21,10 @@
 //! let parsed = PayloadId::parse(&id)?;
 //! assert_eq!(parsed.workflow(), "cog-archive");
 //! assert_eq!(parsed.collections_workflow(), "l8/s2_cog-archive");
-//! # Ok::<(), String>(())
+//! # Ok::<(), cirrus_core::payload::Problem>(())
 //! ```
 
+use super::Problem;
 use regex::Regex;
 use std::fmt;
 use std::sync::LazyLock;
@@ -49,11 +50,13 @@ pub struct PayloadId {
 
 impl PayloadId {
     /// Parses an ID, checking it against cirrus-geo's regex and the item-part length guard.
-    /// The error is a message for the user.
-    pub fn parse(id: &str) -> Result<PayloadId, String> {
+    pub fn parse(id: &str) -> Result<PayloadId, Problem> {
         let Some(caps) = PAYLOAD_ID_REGEX.captures(id) else {
-            return Err(format!(
-                "{id:?} is not a payload ID: expected {{collections}}/workflow-{{workflow}}/{{item ids}}"
+            return Err(Problem::new(
+                "$.id",
+                format!(
+                    "{id:?} is not a payload ID: expected {{collections}}/workflow-{{workflow}}/{{item ids}}"
+                ),
             ));
         };
         let range = |name: &str| caps.name(name).map(|m| m.range()).unwrap_or_default();
@@ -63,7 +66,7 @@ impl PayloadId {
             item_ids: range("itemids"),
             id: id.to_string(),
         };
-        check_item_ids_len(parsed.item_ids().len())?;
+        check_item_ids_len(parsed.item_ids().len()).map_err(|m| Problem::new("$.id", m))?;
         Ok(parsed)
     }
 
@@ -132,25 +135,30 @@ fn check_item_ids_len(len: usize) -> Result<(), String> {
 /// Computes the payload ID from `process[0].collections`, the workflow name, and each
 /// feature's `(id, collection)`.
 ///
-/// The error is a message for the user (workflow name rule, length guard, no features).
+/// The error is at `$.process[0].workflow` (the workflow name rule) or `$.features` (no
+/// features, the length guard).
 pub fn compute<'a>(
     collections: Option<&str>,
     workflow: &str,
     features: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
-) -> Result<String, String> {
-    check_workflow_name(workflow).map_err(|m| format!("process[0].workflow: {m}"))?;
+) -> Result<String, Problem> {
+    check_workflow_name(workflow).map_err(|m| Problem::new("$.process[0].workflow", m))?;
     let mut ids: Vec<&str> = Vec::new();
     let mut cols: Vec<&str> = Vec::new();
     for (id, collection) in features {
         ids.push(id);
         cols.extend(collection);
     }
+    let features_problem = |message: String| Problem::new("$.features", message);
     if ids.is_empty() {
-        return Err("at least one feature is required to compute the payload id".to_string());
+        return Err(features_problem(
+            "at least one feature is required to compute the payload id when `id` is absent"
+                .to_string(),
+        ));
     }
     ids.sort_unstable();
     let item_len = ids.iter().map(|s| s.len()).sum::<usize>() + ids.len() - 1;
-    check_item_ids_len(item_len)?;
+    check_item_ids_len(item_len).map_err(features_problem)?;
     let mut out = String::with_capacity(item_len + workflow.len() + 64);
     match collections {
         Some(c) => out.push_str(c),
@@ -166,9 +174,9 @@ pub fn compute<'a>(
     out.push('/');
     join_into(&mut out, &ids);
     if !PAYLOAD_ID_REGEX.is_match(&out) {
-        return Err(format!(
+        return Err(features_problem(format!(
             "the computed ID {out:?} does not match {{collections}}/workflow-{{workflow}}/{{item ids}} (empty collections override, or a line break in an id?)"
-        ));
+        )));
     }
     Ok(out)
 }
@@ -225,19 +233,15 @@ mod tests {
 
     #[test]
     fn guards() {
-        assert!(
-            compute(None, "my_flow", [("a", None)])
-                .unwrap_err()
-                .contains("'_'")
-        );
+        let underscore = compute(None, "my_flow", [("a", None)]).unwrap_err();
+        assert_eq!(underscore.path, "$.process[0].workflow");
+        assert!(underscore.message.contains("'_'"));
         assert!(compute(None, "a/b", [("a", None)]).is_err());
         assert!(compute(None, "w", []).is_err());
         let long = "x".repeat(1025);
-        assert!(
-            compute(None, "w", [(long.as_str(), None)])
-                .unwrap_err()
-                .contains("1025 bytes")
-        );
+        let too_long = compute(None, "w", [(long.as_str(), None)]).unwrap_err();
+        assert_eq!(too_long.path, "$.features");
+        assert!(too_long.message.contains("1025 bytes"));
         let ok = "x".repeat(1024);
         assert!(compute(None, "w", [(ok.as_str(), None)]).is_ok());
         // 2 × 512 + separator = 1025

@@ -252,7 +252,7 @@ impl ProcessPayload {
         match &self.id {
             Some(given) => {
                 if let Err(problem) = PayloadId::parse(given) {
-                    ck.problem("$.id", problem);
+                    ck.problems.push(problem);
                 }
             }
             // Only when everything else is right: a rejected feature would otherwise also
@@ -267,18 +267,11 @@ impl ProcessPayload {
     }
 
     fn compute_id(&self) -> std::result::Result<String, Problem> {
-        if self.features.is_empty() {
-            return Err(Problem::new(
-                "$.features",
-                "at least one feature is required to compute the payload id when `id` is absent",
-            ));
-        }
         id::compute(
             self.first.collections.as_deref(),
             &self.first.workflow,
             self.features.iter().map(|f| (f.id(), f.collection())),
         )
-        .map_err(|message| Problem::new("$.features", message))
     }
 
     /// The payload ID: the `id` member when set, otherwise computed exactly as cirrus-geo
