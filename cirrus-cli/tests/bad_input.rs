@@ -59,21 +59,18 @@ impl Run {
     }
 
     fn stderr_has(&self, needles: &[&str]) -> &Run {
-        for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "stderr lacks {needle:?}: {}",
-                self.describe()
-            );
-        }
-        self
+        self.has("stderr", &self.stderr, needles)
     }
 
     fn stdout_has(&self, needles: &[&str]) -> &Run {
+        self.has("stdout", &self.stdout, needles)
+    }
+
+    fn has(&self, stream: &str, text: &str, needles: &[&str]) -> &Run {
         for needle in needles {
             assert!(
-                self.stdout.contains(needle),
-                "stdout lacks {needle:?}: {}",
+                text.contains(needle),
+                "{stream} lacks {needle:?}: {}",
                 self.describe()
             );
         }
