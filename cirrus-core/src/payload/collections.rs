@@ -41,35 +41,41 @@ pub fn jsonpath_matches(pattern: &JsonPath, item: &Feature) -> bool {
     pattern.find(&list).len() == 1
 }
 
+/// A compiled collection rule: the pattern (none for `catch_all`) and the collection it names.
+type Rule<'a> = (Option<JsonPath>, &'a str);
+
 impl ProcessDefinition {
-    /// The collection that `collection_matchers` (or the legacy `upload_options.collections`)
-    /// assigns to `item`, if any rule matches.
-    pub fn find_collection(&self, item: &Feature) -> Result<Option<String>> {
+    /// The collection rules in order: `collection_matchers`, or else the legacy
+    /// `upload_options.collections`, with their patterns compiled.
+    fn collection_rules(&self) -> Result<Vec<Rule<'_>>> {
         if let Some(matchers) = &self.collection_matchers {
+            let mut rules = Vec::with_capacity(matchers.len());
             for matcher in matchers {
-                let hit = match matcher.matcher_type {
-                    MatcherType::CatchAll => true,
-                    MatcherType::Jsonpath => match &matcher.pattern {
-                        Some(pattern) => jsonpath_matches(&JsonPath::parse(pattern)?, item),
-                        None => false,
-                    },
+                let pattern = match (matcher.matcher_type, &matcher.pattern) {
+                    (MatcherType::CatchAll, _) => None,
+                    (MatcherType::Jsonpath, Some(pattern)) => Some(JsonPath::parse(pattern)?),
+                    // Validation rejects a jsonpath rule without a pattern; it never matches.
+                    (MatcherType::Jsonpath, None) => continue,
                 };
-                if hit {
-                    return Ok(Some(matcher.collection_name.clone()));
-                }
+                rules.push((pattern, matcher.collection_name.as_str()));
             }
-            return Ok(None);
+            return Ok(rules);
         }
         let legacy = self
             .upload_options
             .as_ref()
             .and_then(|options| options.collections.as_ref());
-        for (name, pattern) in legacy.into_iter().flatten() {
-            if jsonpath_matches(&JsonPath::parse(pattern)?, item) {
-                return Ok(Some(name.clone()));
-            }
-        }
-        Ok(None)
+        legacy
+            .into_iter()
+            .flatten()
+            .map(|(name, pattern)| Ok((Some(JsonPath::parse(pattern)?), name.as_str())))
+            .collect()
+    }
+
+    /// The collection that `collection_matchers` (or the legacy `upload_options.collections`)
+    /// assigns to `item`, if any rule matches.
+    pub fn find_collection(&self, item: &Feature) -> Result<Option<String>> {
+        Ok(first_match(&self.collection_rules()?, item))
     }
 
     /// The upload options for items of `collection`: `collection_options[collection]
@@ -83,13 +89,23 @@ impl ProcessDefinition {
     }
 }
 
+/// The collection of the first rule that matches `item`.
+fn first_match(rules: &[Rule<'_>], item: &Feature) -> Option<String> {
+    rules
+        .iter()
+        .find(|(pattern, _)| pattern.as_ref().is_none_or(|p| jsonpath_matches(p, item)))
+        .map(|(_, name)| name.to_string())
+}
+
 impl ProcessPayload {
     /// Sets each feature's `collection` from `process[0]`'s matchers (stac-task's
     /// `assign_collections`). Features that no rule matches are left as they are.
     pub fn assign_collections(&mut self) -> Result<()> {
+        // Compiled once for all the features.
         let definition = self.process_definition().clone();
+        let rules = definition.collection_rules()?;
         for feature in &mut self.features {
-            if let Some(collection) = definition.find_collection(feature)? {
+            if let Some(collection) = first_match(&rules, feature) {
                 feature.set_collection(collection);
             }
         }
