@@ -144,15 +144,7 @@ fn truncated_document_is_unreadable() {
         .expect_code(2)
         .stdout_is("")
         .stderr_has(&["<stdin>", "line 1", "truncated JSON"]);
-    stdin("validate", TRUNCATED).expect_code(2).stdout_has(&[
-        "<stdin>:1: unreadable",
-        "line 1",
-        "truncated JSON",
-    ]);
-    stdin("next", TRUNCATED)
-        .expect_code(2)
-        .stdout_is("")
-        .stderr_has(&["<stdin>", "line 1", "truncated JSON"]);
+    validate_and_next_unreadable(TRUNCATED.as_bytes(), "line 1", &["truncated JSON"]);
 }
 
 /// A line of NDJSON cut short between tokens.
@@ -161,6 +153,23 @@ const CUT_BETWEEN_TOKENS: &str = r#"{"features":[{"id":"c"}],"process":[{"workfl
 const CUT_IN_STRING: &str = r#"{"features":[{"id":"c"}],"process":[{"workfl"#;
 
 /// NDJSON whose line 3 is `cut`, followed by a valid line 4.
+/// `validate` and `next` both call the one record of `input` unreadable (exit 2): `validate`
+/// on stdout, `next` on stderr after printing nothing, each at `location` and with `also`.
+fn validate_and_next_unreadable(input: &[u8], location: &str, also: &[&str]) {
+    let mut validate = vec!["<stdin>:1: unreadable", location];
+    validate.extend_from_slice(also);
+    stdin("validate", input)
+        .expect_code(2)
+        .stdout_has(&validate);
+    let at = format!("<stdin>: {location}");
+    let mut next = vec![at.as_str()];
+    next.extend_from_slice(also);
+    stdin("next", input)
+        .expect_code(2)
+        .stdout_is("")
+        .stderr_has(&next);
+}
+
 fn ndjson_with_line_3(cut: &str) -> String {
     format!("{}\n{}\n{cut}\n{}\n", valid("a"), valid("b"), valid("d"))
 }
@@ -338,15 +347,7 @@ fn deep_nesting_is_unreadable() {
             .expect_code(2)
             .stdout_is("")
             .stderr_has(&["<stdin>: line 1", "recursion limit exceeded"]);
-        stdin("validate", input).expect_code(2).stdout_has(&[
-            "<stdin>:1: unreadable",
-            "line 1",
-            "recursion limit exceeded",
-        ]);
-        stdin("next", input)
-            .expect_code(2)
-            .stdout_is("")
-            .stderr_has(&["<stdin>: line 1", "recursion limit exceeded"]);
+        validate_and_next_unreadable(input.as_bytes(), "line 1", &["recursion limit exceeded"]);
     }
 }
 
@@ -361,13 +362,7 @@ fn non_utf8_in_an_id_is_unreadable() {
         .expect_code(2)
         .stdout_is("")
         .stderr_has(&["<stdin>: line 1, column", "UTF-8"]);
-    stdin("validate", input.as_slice())
-        .expect_code(2)
-        .stdout_has(&["<stdin>:1: unreadable", "line 1, column"]);
-    stdin("next", input.as_slice())
-        .expect_code(2)
-        .stdout_is("")
-        .stderr_has(&["<stdin>: line 1, column"]);
+    validate_and_next_unreadable(input, "line 1, column", &[]);
 }
 
 #[test]
@@ -378,13 +373,7 @@ fn non_utf8_in_a_string_the_id_does_not_use() {
     stdin("get-id", input.as_slice())
         .expect_code(0)
         .stdout_is("none/workflow-w/a\n");
-    stdin("validate", input.as_slice())
-        .expect_code(2)
-        .stdout_has(&["<stdin>:1: unreadable", "line 1, column"]);
-    stdin("next", input.as_slice())
-        .expect_code(2)
-        .stdout_is("")
-        .stderr_has(&["<stdin>: line 1, column"]);
+    validate_and_next_unreadable(input, "line 1, column", &[]);
 }
 
 #[test]
@@ -397,15 +386,7 @@ fn non_utf8_outside_strings_is_unreadable() {
             .expect_code(2)
             .stdout_is("")
             .stderr_has(&["<stdin>: line 1, column", "invalid JSON"]);
-        stdin("validate", input).expect_code(2).stdout_has(&[
-            "<stdin>:1: unreadable",
-            "line 1, column",
-            "invalid JSON",
-        ]);
-        stdin("next", input)
-            .expect_code(2)
-            .stdout_is("")
-            .stderr_has(&["<stdin>: line 1, column", "invalid JSON"]);
+        validate_and_next_unreadable(input, "line 1, column", &["invalid JSON"]);
     }
 }
 
