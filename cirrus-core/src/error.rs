@@ -57,6 +57,33 @@ pub enum Error {
     #[error("payload template: {0}")]
     Template(String),
 
+    /// No state record exists for this payload ID.
+    #[error("no state record for payload {0:?}")]
+    NotFound(String),
+
+    /// A state DB query or argument is malformed: a bad duration, state name, page token, …
+    /// `field` names the argument.
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        /// The argument or field at fault (`since`, `state`, `page`, …).
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The state DB failed: it could not be opened or migrated, a statement failed, or the
+    /// remote service returned an error.
+    #[error("state DB ({backend}): {message}")]
+    StateDb {
+        /// `sqlite` or `dynamodb`.
+        backend: &'static str,
+        /// What was being done, and what went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// JSON (de)serialization failed.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
@@ -64,3 +91,26 @@ pub enum Error {
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A [`Error::StateDb`] error with a source.
+    pub fn state_db(
+        backend: &'static str,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::StateDb {
+            backend,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An [`Error::InvalidArgument`] error.
+    pub fn invalid_argument(field: &'static str, message: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -40,5 +40,6 @@
 
 mod error;
 pub mod payload;
+pub mod state;
 
 pub use error::{Error, Result};

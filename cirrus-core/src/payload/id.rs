@@ -40,7 +40,7 @@ static PAYLOAD_ID_REGEX: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A parsed payload ID.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PayloadId {
     id: String,
     collections: std::ops::Range<usize>,

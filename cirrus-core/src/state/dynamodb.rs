@@ -1,0 +1,1 @@
+//! The DynamoDB state store (feature `aws`): cirrus-geo's table. Not written yet.
