@@ -41,5 +41,7 @@
 mod error;
 pub mod payload;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Test harnesses (feature `testing`). Not written yet.
