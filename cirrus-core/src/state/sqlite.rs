@@ -51,7 +51,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX state_by_updated ON state (updated);
     CREATE INDEX state_by_state_updated ON state (state_updated);
     CREATE INDEX state_by_state_and_updated ON state (state, updated);
-    CREATE INDEX state_by_state_and_state_updated ON state (state, state_updated, workflow);
+    CREATE INDEX state_by_state_and_state_updated ON state (state, state_updated);
     CREATE INDEX state_by_workflow_and_updated ON state (workflow, updated);
     CREATE INDEX state_by_workflow_and_state_updated ON state (workflow, state_updated);
     CREATE INDEX state_by_collections_and_updated ON state (collections, updated);
