@@ -10,6 +10,8 @@ mod commands;
 mod input;
 mod logging;
 mod output;
+mod project;
+mod state_db;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod payload;
+pub mod state;
 
 use crate::cli::Cli;
 use clap::Subcommand;
@@ -13,6 +14,8 @@ pub enum Command {
     /// Work with Cirrus process payloads: IDs, validation, chaining, templates, schema.
     #[command(subcommand)]
     Payload(payload::Command),
+    /// Query the state DB: records, timelines and counts, across workflows.
+    State(state::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -21,6 +24,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Payload(command) => payload::run(command, &cli.global),
+        Command::State(args) => state::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
     }
 }

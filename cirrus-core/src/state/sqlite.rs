@@ -129,7 +129,7 @@ impl SqliteStateStore {
             return Err(Error::StateDb {
                 backend: BACKEND,
                 message: format!(
-                    "no state database at {} (it is created by the first `cirrus run` or `cirrus process`)",
+                    "no state database at {} (check the path, or choose one with --state-db sqlite:PATH or dynamodb:TABLE)",
                     path.display()
                 ),
                 source: None,
