@@ -1,1 +1,284 @@
-//! Test harnesses (feature `testing`). Not written yet.
+//! Test harnesses (feature `testing`): a `moto_server` on 127.0.0.1 for the AWS backends.
+//!
+//! [`MotoServer::shared`] starts one server per test process, on a free loopback port, and
+//! hands out SDK clients configured for it (dummy credentials, region `us-east-1`). The
+//! server is killed when the test process ends, however it ends: it is started from a thread
+//! that never exits, with `PR_SET_PDEATHSIG`, so no `moto_server` outlives `cargo test`.
+//!
+//! The binary is `$CIRRUS_MOTO_SERVER`, else `<workspace>/.venv/bin/moto_server`, which
+//! `bash scripts/install.sh` installs.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use cirrus_core::testing::MotoServer;
+//!
+//! let moto = MotoServer::shared();
+//! let client = moto.dynamodb_client().await;
+//! client.list_tables().send().await.unwrap();
+//! # }
+//! ```
+//!
+//! **Atomic requests.** DynamoDB applies each request to an item atomically, which is what
+//! conditional writes rely on. `moto_server` serves requests on concurrent threads and holds
+//! no lock between a condition check and the write that follows it, so a thread switch of the
+//! Python interpreter in between lets two conditional writes both succeed. The harness starts
+//! the server with a very long interpreter switch interval (a generated `sitecustomize.py` on
+//! `PYTHONPATH`): a request then runs to completion unless it waits for I/O, which moto's
+//! DynamoDB does not do while it handles one. That gives the per-request atomicity of the
+//! real service, and the race tests test the store rather than the emulator.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+/// The environment variable that names the `moto_server` binary to run.
+pub const MOTO_SERVER_ENV: &str = "CIRRUS_MOTO_SERVER";
+
+/// How long a starting server has to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Python code run by the server's interpreter at start-up: see "Atomic requests" above.
+const SITECUSTOMIZE: &str = "import sys\nsys.setswitchinterval(1000.0)\n";
+
+/// A `moto_server` listening on 127.0.0.1.
+#[derive(Debug)]
+pub struct MotoServer {
+    port: u16,
+    pid: u32,
+    log: PathBuf,
+}
+
+impl MotoServer {
+    /// The server of this test process, started on first use.
+    ///
+    /// # Panics
+    ///
+    /// When the server cannot be started: the binary is missing (the message says to run
+    /// `bash scripts/install.sh`), or it does not answer within a minute (the message
+    /// quotes its log).
+    pub fn shared() -> &'static MotoServer {
+        static SHARED: OnceLock<MotoServer> = OnceLock::new();
+        SHARED.get_or_init(|| match MotoServer::start() {
+            Ok(server) => server,
+            Err(e) => panic!("cannot start moto_server: {e}"),
+        })
+    }
+
+    /// Starts a new server, which lives until the process exits.
+    ///
+    /// The server is spawned by a thread that never exits and that asks the kernel to kill
+    /// the server when that thread dies (`PR_SET_PDEATHSIG`), that is, with the process.
+    pub fn start() -> io::Result<MotoServer> {
+        let binary = moto_binary()?;
+        let dir = std::env::temp_dir().join(format!("cirrus-moto-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
+        let mut last_error = None;
+        // A free port can be taken by someone else before the server binds it: try again.
+        for attempt in 0..3 {
+            let port = free_port()?;
+            let log = dir.join(format!("moto-{port}.log"));
+            let child = spawn_owned(&binary, port, &dir, &log)?;
+            let pid = child.id();
+            match wait_ready(port, child, &log) {
+                Ok(()) => {
+                    tracing::debug!(port, pid, attempt, "moto_server is up");
+                    return Ok(MotoServer { port, pid, log });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("moto_server did not start")))
+    }
+
+    /// The server's URL, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The file the server's output goes to.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// An SDK configuration for this server: its endpoint, region `us-east-1` and dummy
+    /// static credentials. Nothing is read from the environment or from `~/.aws`.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
+    /// A DynamoDB client for this server.
+    pub async fn dynamodb_client(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    /// The environment variables that point an AWS SDK or CLI in another process (boto3, the
+    /// `cirrus` binary) at this server: endpoint, region and dummy credentials.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_SESSION_TOKEN", "testing".to_string()),
+        ]
+    }
+}
+
+/// The workspace root: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).to_path_buf()
+}
+
+fn moto_binary() -> io::Result<PathBuf> {
+    let (binary, origin) = match std::env::var_os(MOTO_SERVER_ENV) {
+        Some(path) if !path.is_empty() => (PathBuf::from(path), format!("${MOTO_SERVER_ENV}")),
+        _ => (
+            workspace_root().join(".venv/bin/moto_server"),
+            "the default location".to_string(),
+        ),
+    };
+    if binary.is_file() {
+        Ok(binary)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "no moto_server at {} ({origin}); run `bash scripts/install.sh` from the workspace root to install it, or set {MOTO_SERVER_ENV}",
+                binary.display()
+            ),
+        ))
+    }
+}
+
+fn free_port() -> io::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Spawns the server from a thread that then parks forever, so that `PR_SET_PDEATHSIG`
+/// (which fires when the *thread* that forked the child exits) only fires when the process
+/// exits.
+fn spawn_owned(binary: &Path, port: u16, pythonpath: &Path, log: &Path) -> io::Result<Child> {
+    let log_file = std::fs::File::create(log)?;
+    let mut command = Command::new(binary);
+    command
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("PYTHONPATH", pythonpath)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        let parent = libc::getpid();
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("moto-server-{port}"))
+        .spawn(move || {
+            let spawned = command.spawn();
+            let failed = spawned.is_err();
+            // The receiver waits for this message; it cannot be gone yet.
+            let _ = sender.send(spawned);
+            if failed {
+                return;
+            }
+            // Never exit: the server dies with this thread, which dies with the process.
+            loop {
+                std::thread::park();
+            }
+        })?;
+    receiver
+        .recv()
+        .map_err(|_| io::Error::other("the moto_server thread died"))?
+}
+
+/// Waits until the server answers an HTTP request on `port`.
+fn wait_ready(port: u16, mut child: Child, log: &Path) -> io::Result<()> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Err(io::Error::other(format!(
+                "moto_server exited at start ({status}) on port {port}; its output:\n{}",
+                log_tail(log)
+            )));
+        }
+        if answers(address) {
+            // Dropping a `Child` neither kills nor waits: the server runs until the process
+            // exits.
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "moto_server did not answer on port {port} within {} s; its output:\n{}",
+                    START_TIMEOUT.as_secs(),
+                    log_tail(log)
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The last lines of the server's log.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// `true` when an HTTP GET of `/moto-api/` at `address` gets a status line back.
+fn answers(address: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
