@@ -19,27 +19,22 @@ pub(super) const LAST_ERROR: &str = "last_error";
 pub(super) const OUTPUTS: &str = "outputs";
 pub(super) const CLAIMED_AT: &str = "claimed_at";
 
-/// An item of the state table as read: the record, plus the raw strings that write
-/// conditions compare (a record written by another program keeps its own spelling).
+/// An item of the state table as read: the record, and the item itself, which a write
+/// starts from and whose raw `updated` and `state_updated` its condition compares (a
+/// record written by another program keeps its own spelling and attributes).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Stored {
-    /// Whether the item exists at all.
-    pub exists: bool,
+    /// The item; `None` when there is none.
+    pub item: Option<Item>,
     /// The record; `None` when there is no item, or an item without a state (cirrus-geo's
     /// `set_outputs` on an unknown payload creates one).
     pub record: Option<StateRecord>,
-    /// `updated` as stored.
-    pub updated: Option<String>,
-    /// `state_updated` as stored.
-    pub state_updated: Option<String>,
-    /// `created` as stored: the record's generation in the timeline table.
-    pub created: Option<String>,
 }
 
 impl Stored {
-    /// No item.
-    pub fn absent() -> Stored {
-        Stored::default()
+    /// A string attribute of the item as stored.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.item.as_ref().and_then(|item| string(item, name))
     }
 }
 
@@ -137,16 +132,13 @@ impl Reader<'_> {
     }
 
     /// Reads an item (or its absence).
-    pub fn stored(&self, item: Option<&Item>) -> Result<Stored> {
+    pub fn stored(&self, item: Option<Item>) -> Result<Stored> {
         let Some(item) = item.filter(|item| !item.is_empty()) else {
-            return Ok(Stored::absent());
+            return Ok(Stored::default());
         };
         Ok(Stored {
-            exists: true,
-            record: self.record(item)?,
-            updated: self.opt_string(item, UPDATED)?.map(str::to_string),
-            state_updated: self.opt_string(item, STATE_UPDATED)?.map(str::to_string),
-            created: self.opt_string(item, CREATED)?.map(str::to_string),
+            record: self.record(&item)?,
+            item: Some(item),
         })
     }
 
@@ -249,8 +241,8 @@ mod tests {
             (OUTPUTS, AttributeValue::L(vec![s("s3://x")])),
         ]);
         assert_eq!(READER.record(&outputs_only).expect("readable"), None);
-        let stored = READER.stored(Some(&outputs_only)).expect("readable");
-        assert!(stored.exists && stored.record.is_none());
+        let stored = READER.stored(Some(outputs_only)).expect("readable");
+        assert!(stored.item.is_some() && stored.record.is_none());
 
         let bad_state = item(&[
             (PARTITION, s("c_w")),

@@ -27,6 +27,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 /// The largest `Limit` of one stream read.
 const MAX_CHUNK: usize = 1000;
 
+/// The smallest `Limit` of a stream's later reads.
+const MIN_CHUNK: usize = 16;
+
 /// The cursor inside a page token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
@@ -224,7 +227,6 @@ impl Stream {
         self.buffer
             .make_contiguous()
             .sort_by(|a, b| plan.order((&a.key, &a.pid), (&b.key, &b.pid)));
-        self.limit = (self.limit * 2).min(MAX_CHUNK);
         Ok(())
     }
 }
@@ -385,9 +387,12 @@ pub(super) async fn query_page(
     {
         return Err(bad_token());
     }
+    // Each stream's first read: its share of the page, with a quarter more for an uneven
+    // spread. A stream that runs short reads again, as much as the page still needs.
     let first = (page_size + 1)
-        .div_ceil(sources.len().max(1))
-        .saturating_add(2)
+        .saturating_mul(5)
+        .div_ceil(4 * sources.len().max(1))
+        .saturating_add(8)
         .min(page_size + 1)
         .min(MAX_CHUNK);
     let mut streams: Vec<Stream> = sources
@@ -442,6 +447,7 @@ pub(super) async fn query_page(
             last = Some((entry.key, entry.pid));
             records.push(entry.record);
         }
+        stream.limit = (page_size + 1 - records.len()).clamp(MIN_CHUNK, MAX_CHUNK);
         stream.fill(plan).await?;
     }
     Ok(Page {
