@@ -77,6 +77,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use indexmap::IndexMap;
 use item::{Item, Reader, Stored, s};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 const BACKEND: &str = "dynamodb";
@@ -106,6 +107,7 @@ pub struct DynamoStateStore {
     client: Client,
     table: String,
     timeline_table: String,
+    read_ahead: Arc<Mutex<merge::ReadAhead>>,
 }
 
 impl DynamoStateStore {
@@ -119,6 +121,7 @@ impl DynamoStateStore {
             client,
             table: table.into(),
             timeline_table: timeline_table.into(),
+            read_ahead: Arc::default(),
         }
     }
 
@@ -179,6 +182,11 @@ impl DynamoStateStore {
     /// already exists is kept if its keys and indexes are right, else it is an error.
     pub async fn create_tables(&self) -> Result<()> {
         tables::create(&self.client, &self.table, &self.timeline_table).await
+    }
+
+    /// What query pages read ahead, for the pages that continue them.
+    fn read_ahead(&self) -> MutexGuard<'_, merge::ReadAhead> {
+        self.read_ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn reader(&self) -> Reader<'_> {

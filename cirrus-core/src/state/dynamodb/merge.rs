@@ -23,6 +23,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 /// The largest `Limit` of one stream read.
 const MAX_CHUNK: usize = 1000;
@@ -116,9 +117,12 @@ impl Plan<'_> {
 }
 
 /// One GSI query stream.
+#[derive(Debug)]
 struct Stream {
     partition: String,
     prefix: String,
+    /// The bounds of the sort attribute it reads, fixed when it is made; `None`: nothing.
+    range: Option<(Option<String>, Option<String>)>,
     buffer: VecDeque<Entry>,
     /// Where the next read starts; `None` after the last read.
     next: Option<Item>,
@@ -129,6 +133,19 @@ struct Stream {
 }
 
 impl Stream {
+    fn new(plan: &Plan<'_>, partition: String, prefix: String, limit: usize) -> Stream {
+        Stream {
+            range: plan.range(&prefix),
+            partition,
+            prefix,
+            buffer: VecDeque::new(),
+            next: None,
+            started: false,
+            frontier: None,
+            limit,
+        }
+    }
+
     fn finished(&self) -> bool {
         self.started && self.next.is_none()
     }
@@ -152,7 +169,7 @@ impl Stream {
     }
 
     async fn read(&mut self, plan: &Plan<'_>) -> Result<()> {
-        let Some((low, high)) = plan.range(&self.prefix) else {
+        let Some((low, high)) = self.range.clone() else {
             self.started = true;
             self.next = None;
             return Ok(());
@@ -280,19 +297,46 @@ fn filter(
     (!parts.is_empty()).then(|| (parts.join(" AND "), names, values))
 }
 
-/// The partitions a query spans: the one it names, or those a scan of the keys finds.
-async fn partitions(store: &DynamoStateStore, query: &Query) -> Result<Vec<String>> {
+/// The streams of a first page: (partition, state prefix or ""). Without both
+/// `collections` and `workflow`, a scan of the keys and states finds the partitions, and
+/// only the states they hold get a stream.
+async fn sources(store: &DynamoStateStore, query: &Query, index: &str) -> Result<Vec<(String, String)>> {
+    let wanted = if index == item::STATE_UPDATED {
+        prefixes(query.state)
+    } else {
+        vec![String::new()]
+    };
     if let (Some(collections), Some(workflow)) = (&query.collections, &query.workflow) {
-        return Ok(vec![format!("{collections}_{workflow}")]);
+        let partition = format!("{collections}_{workflow}");
+        return Ok(wanted.into_iter().map(|p| (partition.clone(), p)).collect());
     }
-    let mut found = BTreeSet::new();
-    scan(store, &[item::PARTITION], |item| {
-        if let Some(partition) = item::string(item, item::PARTITION)
-            && let Some((collections, workflow)) = partition.rsplit_once('_')
-            && query.workflow.as_ref().is_none_or(|w| w == workflow)
-            && query.collections.as_ref().is_none_or(|c| c == collections)
+    let states = prefixes(query.state);
+    let mut found: BTreeSet<(String, String)> = BTreeSet::new();
+    scan(store, &[item::PARTITION, item::STATE_UPDATED], |item| {
+        let (Some(partition), Some(state_updated)) = (
+            item::string(item, item::PARTITION),
+            item::string(item, item::STATE_UPDATED),
+        ) else {
+            return Ok(());
+        };
+        let Some((collections, workflow)) = partition.rsplit_once('_') else {
+            return Ok(());
+        };
+        if query.workflow.as_ref().is_some_and(|w| w != workflow)
+            || query.collections.as_ref().is_some_and(|c| c != collections)
         {
-            found.insert(partition.to_string());
+            return Ok(());
+        }
+        let Some(state) = states.iter().find(|p| state_updated.starts_with(p.as_str())) else {
+            return Ok(());
+        };
+        let prefix = if index == item::STATE_UPDATED {
+            state.clone()
+        } else {
+            String::new()
+        };
+        if !found.contains(&(partition.to_string(), prefix.clone())) {
+            found.insert((partition.to_string(), prefix));
         }
         Ok(())
     })
@@ -341,6 +385,57 @@ fn bad_token() -> Error {
     Error::invalid_argument("page", "not a valid page token: bad cursor")
 }
 
+/// Streams left over by pages, kept for the page that continues each of them, so that
+/// what a stream read ahead is not read again. Small (a few queries) and short-lived: a
+/// token used later, or elsewhere, reads afresh from its cursor.
+#[derive(Default)]
+pub(super) struct ReadAhead {
+    entries: VecDeque<Pending>,
+}
+
+struct Pending {
+    token: PageToken,
+    query: Query,
+    streams: Vec<Stream>,
+    at: Instant,
+}
+
+impl std::fmt::Debug for ReadAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadAhead")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl ReadAhead {
+    /// How many continuations are kept.
+    const ENTRIES: usize = 8;
+    /// How long one is kept.
+    const TTL: Duration = Duration::from_secs(30);
+
+    fn take(&mut self, token: &PageToken, query: &Query) -> Option<Vec<Stream>> {
+        self.entries.retain(|e| e.at.elapsed() < ReadAhead::TTL);
+        let at = self
+            .entries
+            .iter()
+            .position(|e| e.token == *token && e.query == *query)?;
+        self.entries.remove(at).map(|e| e.streams)
+    }
+
+    fn put(&mut self, token: PageToken, query: Query, streams: Vec<Stream>) {
+        if self.entries.len() >= ReadAhead::ENTRIES {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(Pending {
+            token,
+            query,
+            streams,
+            at: Instant::now(),
+        });
+    }
+}
+
 /// One page of `query`.
 pub(super) async fn query_page(
     store: &DynamoStateStore,
@@ -366,47 +461,35 @@ pub(super) async fn query_page(
         after: cursor.as_ref().map(|c| (c.k.clone(), c.p.clone())),
         filter: filter(query, index),
     };
-    let sources: Vec<(String, String)> = match cursor {
-        Some(cursor) => cursor.s,
+    let kept = page.and_then(|token| store.read_ahead().take(token, query));
+    let mut streams = match kept {
+        Some(streams) => streams,
         None => {
-            let prefixes = if index == item::STATE_UPDATED {
-                prefixes(query.state)
-            } else {
-                vec![String::new()]
+            let sources = match cursor {
+                Some(cursor) => cursor.s,
+                None => sources(store, query, index).await?,
             };
-            partitions(store, query)
-                .await?
+            if sources
+                .iter()
+                .any(|(_, prefix)| !prefix.is_empty() && !prefix.ends_with('_'))
+            {
+                return Err(bad_token());
+            }
+            // Each stream's first read: its share of the page, with a quarter more for an
+            // uneven spread. Later reads take a page's worth; what is left over is kept for
+            // the next page.
+            let first = (page_size + 1)
+                .saturating_mul(5)
+                .div_ceil(4 * sources.len().max(1))
+                .saturating_add(8)
+                .min(page_size + 1)
+                .min(MAX_CHUNK);
+            sources
                 .into_iter()
-                .flat_map(|p| prefixes.iter().map(move |x| (p.clone(), x.clone())))
+                .map(|(partition, prefix)| Stream::new(&plan, partition, prefix, first))
                 .collect()
         }
     };
-    if sources
-        .iter()
-        .any(|(_, prefix)| !prefix.is_empty() && !prefix.ends_with('_'))
-    {
-        return Err(bad_token());
-    }
-    // Each stream's first read: its share of the page, with a quarter more for an uneven
-    // spread. A stream that runs short reads again, as much as the page still needs.
-    let first = (page_size + 1)
-        .saturating_mul(5)
-        .div_ceil(4 * sources.len().max(1))
-        .saturating_add(8)
-        .min(page_size + 1)
-        .min(MAX_CHUNK);
-    let mut streams: Vec<Stream> = sources
-        .into_iter()
-        .map(|(partition, prefix)| Stream {
-            partition,
-            prefix,
-            buffer: VecDeque::new(),
-            next: None,
-            started: false,
-            frontier: None,
-            limit: first,
-        })
-        .collect();
     let plan = &plan;
     let fills: Vec<_> = streams.iter_mut().map(|s| s.fill(plan)).collect();
     stream::iter(fills)
@@ -427,16 +510,19 @@ pub(super) async fn query_page(
             break;
         };
         if records.len() == page_size {
+            streams.retain(|s| !s.done());
             let cursor = Cursor {
                 k: last.as_ref().map(|l| l.0.clone()).unwrap_or_default(),
                 p: last.map(|l| l.1).unwrap_or_default(),
                 s: streams
                     .iter()
-                    .filter(|s| !s.done())
                     .map(|s| (s.partition.clone(), s.prefix.clone()))
                     .collect(),
             };
             let next = PageToken::encode(BACKEND, query, serde_json::to_value(cursor)?);
+            store
+                .read_ahead()
+                .put(next.clone(), query.clone(), streams);
             return Ok(Page {
                 records,
                 next: Some(next),
@@ -447,7 +533,7 @@ pub(super) async fn query_page(
             last = Some((entry.key, entry.pid));
             records.push(entry.record);
         }
-        stream.limit = (page_size + 1 - records.len()).clamp(MIN_CHUNK, MAX_CHUNK);
+        stream.limit = (page_size + 1).clamp(MIN_CHUNK, MAX_CHUNK);
         stream.fill(plan).await?;
     }
     Ok(Page {
