@@ -123,9 +123,7 @@ impl MotoServer {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .load()
             .await
     }

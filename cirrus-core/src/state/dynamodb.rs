@@ -342,8 +342,7 @@ impl DynamoStateStore {
             }
             Some(_) => {
                 let mut parts = Vec::new();
-                for (placeholder, attribute) in
-                    [("u", item::UPDATED), ("su", item::STATE_UPDATED)]
+                for (placeholder, attribute) in [("u", item::UPDATED), ("su", item::STATE_UPDATED)]
                 {
                     let name = condition.name(&format!("#{placeholder}"), attribute);
                     parts.push(match current.raw(attribute) {
@@ -557,7 +556,11 @@ fn seq_prefix(generation: &str, record: &StateRecord) -> String {
 /// The timeline item of an applied change; `record` is the record it produced.
 fn timeline_item(record: &StateRecord, generation: Option<&str>, change: &Change) -> Item {
     let event = TimelineEvent::of(change);
-    let seq = format!("{}{}", seq_prefix(generation.unwrap_or(""), record), event.at);
+    let seq = format!(
+        "{}{}",
+        seq_prefix(generation.unwrap_or(""), record),
+        event.at
+    );
     let mut item = HashMap::from([
         (TL_PAYLOAD_ID.to_string(), s(change.key.as_str())),
         (TL_SEQ.to_string(), s(seq)),
@@ -633,7 +636,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = DisplayErrorContext(&error).to_string();
-    let message = match error.as_service_error().and_then(ProvideErrorMetadata::code) {
+    let message = match error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+    {
         Some("ResourceNotFoundException") => format!(
             "{operation} on table {table}: the table does not exist (create it with `cirrus deploy`, or DynamoStateStore::create_tables): {detail}"
         ),
@@ -739,20 +745,18 @@ impl StateStore for DynamoStateStore {
             .expression_attribute_names("#out", item::OUTPUTS)
             .expression_attribute_names("#u", item::UPDATED)
             .expression_attribute_names("#su", item::STATE_UPDATED)
-            .expression_attribute_values(
-                ":out",
-                AttributeValue::L(outputs.iter().map(s).collect()),
-            )
+            .expression_attribute_values(":out", AttributeValue::L(outputs.iter().map(s).collect()))
             .expression_attribute_values(":u", s(at.to_string()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
             Ok(out) => self.reader().record(&out.attributes.unwrap_or_default()),
-            Err(e) if matches!(
-                e.as_service_error(),
-                Some(UpdateItemError::ConditionalCheckFailedException(_))
-            ) =>
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
             {
                 Ok(None)
             }

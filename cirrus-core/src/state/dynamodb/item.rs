@@ -85,10 +85,9 @@ impl Reader<'_> {
         match item.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(value)) => Ok(Some(value)),
-            Some(other) => Err(self.bad(
-                item,
-                format!("attribute {name} is not a string: {other:?}"),
-            )),
+            Some(other) => {
+                Err(self.bad(item, format!("attribute {name} is not a string: {other:?}")))
+            }
         }
     }
 
@@ -98,10 +97,7 @@ impl Reader<'_> {
             None | Some(AttributeValue::Null(_)) => return Ok(None),
             Some(AttributeValue::L(list)) => list,
             Some(other) => {
-                return Err(self.bad(
-                    item,
-                    format!("attribute {name} is not a list: {other:?}"),
-                ));
+                return Err(self.bad(item, format!("attribute {name} is not a list: {other:?}")));
             }
         };
         list.iter()
@@ -213,7 +209,10 @@ mod tests {
             .record(&item(&[
                 (PARTITION, s("sentinel-2-l2a_cog-archive")),
                 (ITEM_IDS, s("S2B_1")),
-                (STATE_UPDATED, s("COMPLETED_2025-01-01T00:00:05.000001+00:00")),
+                (
+                    STATE_UPDATED,
+                    s("COMPLETED_2025-01-01T00:00:05.000001+00:00"),
+                ),
                 (UPDATED, s("2025-01-01T00:00:05.000001+00:00")),
                 (CREATED, s("2025-01-01T00:00:00+00:00")),
             ]))

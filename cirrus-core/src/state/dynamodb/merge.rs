@@ -63,7 +63,11 @@ struct Plan<'a> {
     /// The cursor (merge key, payload ID), on pages after the first.
     after: Option<(String, String)>,
     /// A FilterExpression, its names and values.
-    filter: Option<(String, HashMap<String, String>, HashMap<String, AttributeValue>)>,
+    filter: Option<(
+        String,
+        HashMap<String, String>,
+        HashMap<String, AttributeValue>,
+    )>,
 }
 
 impl Plan<'_> {
@@ -267,7 +271,11 @@ fn prefixes(state: Option<State>) -> Vec<String> {
 fn filter(
     query: &Query,
     index: &str,
-) -> Option<(String, HashMap<String, String>, HashMap<String, AttributeValue>)> {
+) -> Option<(
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+)> {
     let mut parts = Vec::new();
     let mut names = HashMap::new();
     let mut values = HashMap::new();
@@ -300,7 +308,11 @@ fn filter(
 /// The streams of a first page: (partition, state prefix or ""). Without both
 /// `collections` and `workflow`, a scan of the keys and states finds the partitions, and
 /// only the states they hold get a stream.
-async fn sources(store: &DynamoStateStore, query: &Query, index: &str) -> Result<Vec<(String, String)>> {
+async fn sources(
+    store: &DynamoStateStore,
+    query: &Query,
+    index: &str,
+) -> Result<Vec<(String, String)>> {
     let wanted = if index == item::STATE_UPDATED {
         prefixes(query.state)
     } else {
@@ -327,7 +339,10 @@ async fn sources(store: &DynamoStateStore, query: &Query, index: &str) -> Result
         {
             return Ok(());
         }
-        let Some(state) = states.iter().find(|p| state_updated.starts_with(p.as_str())) else {
+        let Some(state) = states
+            .iter()
+            .find(|p| state_updated.starts_with(p.as_str()))
+        else {
             return Ok(());
         };
         let prefix = if index == item::STATE_UPDATED {
@@ -520,9 +535,7 @@ pub(super) async fn query_page(
                     .collect(),
             };
             let next = PageToken::encode(BACKEND, query, serde_json::to_value(cursor)?);
-            store
-                .read_ahead()
-                .put(next.clone(), query.clone(), streams);
+            store.read_ahead().put(next.clone(), query.clone(), streams);
             return Ok(Page {
                 records,
                 next: Some(next),

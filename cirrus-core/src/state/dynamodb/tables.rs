@@ -5,8 +5,8 @@ use crate::{Error, Result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TableDescription, TableStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TableDescription, TableStatus,
 };
 use std::time::{Duration, Instant};
 
@@ -83,11 +83,11 @@ pub(super) async fn create(client: &Client, state: &str, timeline: &str) -> Resu
             let table = describe(client, name).await?;
             check(name, schema, &table)?;
             let active = table.table_status == Some(TableStatus::Active)
-                && table
-                    .global_secondary_indexes
-                    .iter()
-                    .flatten()
-                    .all(|i| i.index_status.as_ref().is_none_or(|s| *s == IndexStatus::Active));
+                && table.global_secondary_indexes.iter().flatten().all(|i| {
+                    i.index_status
+                        .as_ref()
+                        .is_none_or(|s| *s == IndexStatus::Active)
+                });
             if active {
                 break;
             }
@@ -220,7 +220,9 @@ fn check(name: &str, schema: &Schema, table: &TableDescription) -> Result<()> {
             .as_ref()
             .and_then(|p| p.projection_type.clone());
         if projection != Some(ProjectionType::All) {
-            return Err(wrong(format!("index {index} does not project every attribute")));
+            return Err(wrong(format!(
+                "index {index} does not project every attribute"
+            )));
         }
     }
     Ok(())
