@@ -3,12 +3,22 @@
 #
 #   - a Rust toolchain >= the workspace rust-version, with rustfmt and clippy;
 #   - a C and C++ compiler (the fuzz target builds libFuzzer);
-#   - python3 (benchmarks and the demo's generated data).
+#   - python3 (benchmarks and the demo's generated data);
+#   - the Python virtualenv .venv (python3, which is 3.11 on this machine kind) with
+#     moto_server (the AWS emulator the AWS tests run against) and cirrus-geo 0.15.4, the
+#     newest cirrus-geo that installs on Python 3.11 (tests/state_interop.rs);
+#   - when a Python >= 3.12 is found (PATH or pyenv), .venv-cirrus-geo2 with cirrus-geo 2.x,
+#     which the interop test then checks as well.
 #
 # Set CIRRUS_SKIP_APT=1 to never call apt-get.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 log() { printf '[install] %s\n' "$*" >&2; }
+
+moto_version="5.2.5"       # >= 5.2.5: 5.2.1 breaks Step Functions executions after the first
+cirrus_geo_v0="0.15.4"     # newest cirrus-geo for Python < 3.12
+cirrus_geo_v2="2.0.0"      # needs Python >= 3.12
 
 need_rust="1.94.1"
 apt_packages=()
@@ -18,6 +28,8 @@ if ! command -v cc >/dev/null 2>&1 || ! command -v c++ >/dev/null 2>&1; then
 fi
 if ! command -v python3 >/dev/null 2>&1; then
   apt_packages+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  apt_packages+=(python3-venv)
 fi
 if ! command -v pkg-config >/dev/null 2>&1; then
   apt_packages+=(pkg-config)
@@ -59,3 +71,59 @@ for component in rustfmt clippy; do
   fi
 done
 log "ok: rustc $have_rust, $(cargo fmt --version), $(cargo clippy --version)"
+
+# venv_has PYTHON PACKAGE==VERSION...: whether the venv's PYTHON has exactly these versions.
+venv_has() {
+  local python=$1
+  shift
+  [[ -x "$python" ]] || return 1
+  "$python" - "$@" <<'PY' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+for spec in sys.argv[1:]:
+    name, wanted = spec.split("==")
+    name = name.split("[")[0]
+    if version(name) != wanted:
+        sys.exit(1)
+PY
+}
+
+# make_venv DIR BASE_PYTHON PACKAGE==VERSION...: creates (or repairs) the venv DIR with
+# exactly these packages; does nothing when they are there. pip is upgraded first: the
+# one that venv bundles cannot resolve cirrus-geo 2.x's dependencies.
+make_venv() {
+  local dir=$1 base=$2
+  shift 2
+  if venv_has "$dir/bin/python" "$@"; then
+    log "ok: $dir has $*"
+    return
+  fi
+  log "creating $dir with $* ($("$base" --version 2>&1))"
+  "$base" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+  venv_has "$dir/bin/python" "$@" || { log "error: $dir does not have $* after pip install"; exit 1; }
+}
+
+make_venv .venv python3 "moto[server]==$moto_version" "cirrus-geo==$cirrus_geo_v0"
+[[ -x .venv/bin/moto_server ]] || { log "error: .venv/bin/moto_server is missing"; exit 1; }
+
+# A Python >= 3.12 for cirrus-geo 2.x: on PATH, or installed by pyenv.
+python_312=""
+candidates=(python3.13 python3.12)
+if command -v pyenv >/dev/null 2>&1; then
+  for dir in "$(pyenv root)"/versions/3.1[2-9]*; do
+    [[ -x "$dir/bin/python3" ]] && candidates+=("$dir/bin/python3")
+  done
+fi
+for candidate in "${candidates[@]}"; do
+  if "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+    python_312=$candidate
+    break
+  fi
+done
+if [[ -n "$python_312" ]]; then
+  make_venv .venv-cirrus-geo2 "$python_312" "cirrus-geo==$cirrus_geo_v2"
+else
+  log "note: no Python >= 3.12 found; the interop test checks cirrus-geo $cirrus_geo_v0 only"
+fi
