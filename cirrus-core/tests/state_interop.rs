@@ -214,7 +214,7 @@ async fn cirrus_geo_writes(python: &Path, table: &str) {
         },
     ] {
         let page = store.query_page(&query, None, 10).await.expect("query");
-        assert_eq!(page.records, [ok.clone()], "{query:?}");
+        assert_eq!(page.records, std::slice::from_ref(&ok), "{query:?}");
     }
     let failed = Query {
         state: Some(State::Failed),

@@ -14,11 +14,10 @@
 //! `Scan` of the keys.
 
 use super::item::{self, Item, Reader, s};
-use super::{BACKEND, CONCURRENCY, DynamoStateStore, sdk_error};
+use super::{BACKEND, CONCURRENCY, DynamoStateStore, Expression, sdk_error};
 use crate::state::model::{State, StateRecord};
 use crate::state::query::{Counts, CountsQuery, Page, PageToken, Query, SortKey};
 use crate::{Error, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -62,12 +61,8 @@ struct Plan<'a> {
     until: Option<String>,
     /// The cursor (merge key, payload ID), on pages after the first.
     after: Option<(String, String)>,
-    /// A FilterExpression, its names and values.
-    filter: Option<(
-        String,
-        HashMap<String, String>,
-        HashMap<String, AttributeValue>,
-    )>,
+    /// A FilterExpression and its placeholders.
+    filter: Option<(String, Expression)>,
 }
 
 impl Plan<'_> {
@@ -212,9 +207,9 @@ impl Stream {
             .scan_index_forward(plan.ascending)
             .limit(i32::try_from(self.limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(self.next.take());
-        if let Some((expression, filter_names, filter_values)) = &plan.filter {
-            names.extend(filter_names.clone());
-            values.extend(filter_values.clone());
+        if let Some((expression, placeholders)) = &plan.filter {
+            names.extend(placeholders.names.clone());
+            values.extend(placeholders.values.clone());
             request = request.filter_expression(expression);
         }
         let out = request
@@ -268,41 +263,33 @@ fn prefixes(state: Option<State>) -> Vec<String> {
 
 /// The FilterExpression for what the index range cannot select: the state on the `updated`
 /// index, and the error prefix.
-fn filter(
-    query: &Query,
-    index: &str,
-) -> Option<(
-    String,
-    HashMap<String, String>,
-    HashMap<String, AttributeValue>,
-)> {
+fn filter(query: &Query, index: &str) -> Option<(String, Expression)> {
     let mut parts = Vec::new();
-    let mut names = HashMap::new();
-    let mut values = HashMap::new();
+    let mut placeholders = Expression::default();
     if let Some(state) = query.state
         && index == item::UPDATED
     {
-        names.insert("#fsu".to_string(), item::STATE_UPDATED.to_string());
+        let name = placeholders.name("#fsu", item::STATE_UPDATED);
         let alternatives: Vec<String> = prefixes(Some(state))
             .into_iter()
             .enumerate()
             .map(|(i, prefix)| {
-                values.insert(format!(":fst{i}"), s(prefix));
-                format!("begins_with(#fsu, :fst{i})")
+                let value = placeholders.value(&format!(":fst{i}"), s(prefix));
+                format!("begins_with({name}, {value})")
             })
             .collect();
         parts.push(format!("({})", alternatives.join(" OR ")));
     }
     if let Some(prefix) = &query.error_prefix {
-        names.insert("#fle".to_string(), item::LAST_ERROR.to_string());
+        let name = placeholders.name("#fle", item::LAST_ERROR);
         if prefix.is_empty() {
-            parts.push("attribute_exists(#fle)".to_string());
+            parts.push(format!("attribute_exists({name})"));
         } else {
-            values.insert(":fle".to_string(), s(prefix));
-            parts.push("begins_with(#fle, :fle)".to_string());
+            let value = placeholders.value(":fle", s(prefix));
+            parts.push(format!("begins_with({name}, {value})"));
         }
     }
-    (!parts.is_empty()).then(|| (parts.join(" AND "), names, values))
+    (!parts.is_empty()).then(|| (parts.join(" AND "), placeholders))
 }
 
 /// The streams of a first page: (partition, state prefix or ""). Without both
