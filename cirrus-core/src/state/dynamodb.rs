@@ -16,15 +16,16 @@
 //! `updated` and `state_updated`). When the condition fails, DynamoDB returns the record
 //! that beat us (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and the rules are checked
 //! again on it, so of racing claimers exactly one wins and the others are refused with the
-//! winner's record. A claim appends to `executions` with `list_append`, sets `claimed_at`
-//! and removes `last_error` and `outputs`, as cirrus-geo's `claim_processing` does.
+//! winner's record. A claim appends to `executions`, sets `claimed_at` and removes
+//! `last_error` and `outputs`, as cirrus-geo's `claim_processing` does; the write is a
+//! conditional `PutItem` of the item as read with the change made (see `write_transition`).
 //!
 //! **The timeline** lives in a second table (by convention `{table}-timeline`): HASH
 //! `payload_id`, RANGE `seq`, one item per applied transition. The record write comes first
 //! and is the single point of truth; the timeline item follows it (batched with
 //! `BatchWriteItem`). Writing both in one `TransactWriteItems` would be atomic, but moto, which
-//! the tests run against, copies every table a transaction touches on each call, so the
-//! conformance suite's 12,000 transitions would take hours there. If a process dies between
+//! the tests run against, deep-copies every table a transaction touches on each call, so each
+//! transition would cost time in proportion to the whole table. If a process dies between
 //! the two writes, the transition is still applied (the record has it) and
 //! [`timeline`](super::StateStore::timeline) adds the record's current state as the last
 //! event when its item is missing; only an intermediate event can be lost that way. See
