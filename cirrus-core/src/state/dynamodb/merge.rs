@@ -15,7 +15,7 @@
 
 use super::item::{self, Item, Reader, s};
 use super::{BACKEND, CONCURRENCY, DynamoStateStore, Expression, sdk_error};
-use crate::state::model::{State, StateRecord};
+use crate::state::model::{State, StateRecord, Timestamp};
 use crate::state::query::{Counts, CountsQuery, Page, PageToken, Query, SortKey};
 use crate::{Error, Result};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -548,7 +548,6 @@ pub(super) async fn counts(store: &DynamoStateStore, query: &CountsQuery) -> Res
     let reader = Reader {
         table: &store.table,
     };
-    let since = query.since.map(|t| t.to_string());
     scan(store, &[item::PARTITION, item::STATE_UPDATED], |item| {
         let Some(partition) = item::string(item, item::PARTITION) else {
             return Ok(());
@@ -562,21 +561,24 @@ pub(super) async fn counts(store: &DynamoStateStore, query: &CountsQuery) -> Res
         if query.workflow.as_ref().is_some_and(|w| w != workflow) {
             return Ok(());
         }
-        let parsed = item::split_state_updated(value)
-            .and_then(|(name, at)| Some((State::from_stored(name)?, at)));
-        let Some((state, at)) = parsed else {
-            return Err(Error::StateDb {
-                backend: BACKEND,
-                message: format!(
-                    "table {}: item {partition:?}: state_updated = {value:?} is not STATE_time",
-                    store.table
-                ),
-                source: None,
-            });
+        let bad = |what: &str| Error::StateDb {
+            backend: BACKEND,
+            message: format!(
+                "table {}: item {partition:?}: state_updated = {value:?} {what}",
+                store.table
+            ),
+            source: None,
         };
-        if since.as_deref().is_none_or(|since| at >= since) {
-            counts.add(workflow, state, 1);
+        let (state, at) = item::split_state_updated(value)
+            .and_then(|(name, at)| Some((State::from_stored(name)?, at)))
+            .ok_or_else(|| bad("is not STATE_time"))?;
+        if let Some(since) = query.since {
+            let entered: Timestamp = at.parse().map_err(|_| bad("has no ISO 8601 time"))?;
+            if entered < since {
+                return Ok(());
+            }
         }
+        counts.add(workflow, state, 1);
         Ok(())
     })
     .await?;
