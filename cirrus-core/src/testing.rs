@@ -40,6 +40,10 @@ use std::time::{Duration, Instant};
 /// The environment variable that names the `moto_server` binary to run.
 pub const MOTO_SERVER_ENV: &str = "CIRRUS_MOTO_SERVER";
 
+/// The start of the name of each process's folder (server log, `sitecustomize.py`) in the
+/// temporary folder; the process ID follows.
+const DIR_PREFIX: &str = "cirrus-moto-";
+
 /// How long a starting server has to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -76,7 +80,8 @@ impl MotoServer {
     /// the server when that thread dies (`PR_SET_PDEATHSIG`), that is, with the process.
     pub fn start() -> io::Result<MotoServer> {
         let binary = moto_binary()?;
-        let dir = std::env::temp_dir().join(format!("cirrus-moto-{}", std::process::id()));
+        remove_stale_dirs();
+        let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
         let mut last_error = None;
@@ -171,6 +176,26 @@ fn moto_binary() -> io::Result<PathBuf> {
                 binary.display()
             ),
         ))
+    }
+}
+
+/// Removes the folders of test processes that have exited.
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
