@@ -86,7 +86,9 @@ async fn the_state_table_is_cirrus_geos() {
         ]
         .map(|a| (a.to_string(), "S".to_string()))
     );
-    let mut indexes: Vec<(String, Vec<(String, String)>, String)> = table
+    /// (name, key schema, projection) of a GSI.
+    type Index = (String, Vec<(String, String)>, String);
+    let mut indexes: Vec<Index> = table
         .global_secondary_indexes()
         .iter()
         .map(|i| {

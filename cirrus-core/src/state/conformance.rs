@@ -322,7 +322,8 @@ pub async fn terminal_transitions<S: StateStore + ?Sized>(store: &S) {
 /// DESIGN §4: FAILED, ABORTED or absent run; SUCCEEDED and INVALID are skipped unless
 /// `replace`; a rerun appends its execution and clears `last_error` and `outputs`.
 pub async fn skip_and_rerun_rules<S: StateStore + ?Sized>(store: &S) {
-    let finish: [(&str, fn(&str) -> Transition, bool); 4] = [
+    type Finish = fn(&str) -> Transition;
+    let finish: [(&str, Finish, bool); 4] = [
         ("succeeded", |e| succeeded(e), false),
         ("invalid", |e| invalid(e, "InvalidInput: bad"), false),
         ("failed", |e| failed(e, "TaskFailed: bad"), true),

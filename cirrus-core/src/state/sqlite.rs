@@ -594,12 +594,15 @@ fn query_sql(
     (sql, values)
 }
 
+/// Where a page ends: the last row's sort-key time and rowid.
+type Cursor = (i64, i64);
+
 fn query_page_sync(
     conn: &Connection,
     query: &Query,
-    cursor: Option<(i64, i64)>,
+    cursor: Option<Cursor>,
     page_size: usize,
-) -> Result<(Vec<StateRecord>, Option<(i64, i64)>)> {
+) -> Result<(Vec<StateRecord>, Option<Cursor>)> {
     // One extra row tells whether there is a next page.
     let (sql, values) = query_sql(query, cursor, page_size.saturating_add(1));
     let mut stmt = conn.prepare_cached(&sql)?;
