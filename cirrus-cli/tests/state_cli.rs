@@ -339,6 +339,14 @@ fn bad_arguments_exit_2_with_the_reason() {
         "--since: \"5y\" is neither a duration",
     );
     fails(
+        &["state", "query", "--since", "24ч"],
+        "--since: \"24ч\" is neither a duration",
+    );
+    fails(
+        &["state", "query", "--since", "999999999999999w"],
+        "--since: \"999999999999999w\" is too long a duration",
+    );
+    fails(
         &["state", "query", "--state", "DONE"],
         "\"DONE\" is not a state; expected one of CLAIMED, PROCESSING, SUCCEEDED, FAILED, INVALID, ABORTED",
     );

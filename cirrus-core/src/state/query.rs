@@ -138,26 +138,27 @@ impl Query {
 /// assert_eq!(parse_time_bound("since", "24h", now)?.to_string(), "2025-01-01T00:00:00+00:00");
 /// assert_eq!(parse_time_bound("until", "2024-12-31", now)?.to_string(), "2024-12-31T00:00:00+00:00");
 /// assert!(parse_time_bound("since", "24 hours", now).is_err());
+/// assert!(parse_time_bound("since", "24ч", now).is_err());
+/// assert!(parse_time_bound("since", "99999999999999999d", now).is_err());
 /// # Ok::<(), cirrus_core::Error>(())
 /// ```
 pub fn parse_time_bound(field: &'static str, text: &str, now: Timestamp) -> Result<Timestamp> {
     let text = text.trim();
-    let unit_at = text.len().saturating_sub(1);
-    if let (Some(unit), Ok(n)) = (text.get(unit_at..), text[..unit_at].parse::<i64>())
-        && text[..unit_at].bytes().all(|b| b.is_ascii_digit())
-        && !text[..unit_at].is_empty()
-    {
+    if let Some((unit_at, unit)) = text.char_indices().next_back() {
+        let digits = &text[..unit_at];
         let seconds: i64 = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
             _ => 0,
         };
-        if seconds > 0 {
-            let micros = n
-                .checked_mul(seconds)
+        if seconds > 0 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let micros = digits
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| n.checked_mul(seconds))
                 .and_then(|s| s.checked_mul(1_000_000))
                 .ok_or_else(|| {
                     Error::invalid_argument(field, format!("{text:?} is too long a duration"))
