@@ -768,8 +768,15 @@ impl StateStore for SqliteStateStore {
             let events = stmt
                 .query_map([id], |row| {
                     let state: String = row.get(0)?;
+                    let state = State::from_stored(&state).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            format!("unknown state {state:?} in the timeline").into(),
+                        )
+                    })?;
                     Ok(TimelineEvent {
-                        state: State::from_stored(&state).unwrap_or(State::Failed),
+                        state,
                         at: Timestamp::from_micros(row.get(1)?),
                         execution: row.get(2)?,
                         error: row.get(3)?,
