@@ -302,20 +302,25 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// A state column: its stored name; an unknown name is an error, never a guess.
+impl rusqlite::types::FromSql for State {
+    fn column_result(
+        value: rusqlite::types::ValueRef<'_>,
+    ) -> rusqlite::types::FromSqlResult<State> {
+        let name = value.as_str()?;
+        State::from_stored(name).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown state {name:?}").into())
+        })
+    }
+}
+
 /// A row of `state`, with its rowid.
 fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StateRecord)> {
     let id: i64 = row.get(0)?;
     let collections: String = row.get(1)?;
     let workflow: String = row.get(2)?;
     let item_ids: String = row.get(3)?;
-    let state: String = row.get(4)?;
-    let state = State::from_stored(&state).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            4,
-            rusqlite::types::Type::Text,
-            format!("unknown state {state:?}").into(),
-        )
-    })?;
+    let state: State = row.get(4)?;
     let json_list = |idx: usize, text: Option<String>| -> rusqlite::Result<Option<Vec<String>>> {
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
@@ -767,16 +772,8 @@ impl StateStore for SqliteStateStore {
             )?;
             let events = stmt
                 .query_map([id], |row| {
-                    let state: String = row.get(0)?;
-                    let state = State::from_stored(&state).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            format!("unknown state {state:?} in the timeline").into(),
-                        )
-                    })?;
                     Ok(TimelineEvent {
-                        state,
+                        state: row.get(0)?,
                         at: Timestamp::from_micros(row.get(1)?),
                         execution: row.get(2)?,
                         error: row.get(3)?,
