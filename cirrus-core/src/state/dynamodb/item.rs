@@ -61,6 +61,13 @@ pub(super) fn split_state_updated(value: &str) -> Option<(&str, &str)> {
     value.split_once('_')
 }
 
+/// The state and the time text of a `state_updated` value; `None` when it is not
+/// `{STATE}_{time}` with a known state.
+pub(super) fn parse_state_updated(value: &str) -> Option<(State, &str)> {
+    let (name, at) = split_state_updated(value)?;
+    Some((State::from_stored(name)?, at))
+}
+
 /// Reads items of one table, naming the table in every error.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Reader<'a> {
@@ -154,14 +161,12 @@ impl Reader<'_> {
         };
         let key = StateKey::from_dynamodb(partition, item_ids)
             .map_err(|e| self.bad(item, format!("the key is not a payload ID: {e}")))?;
-        let (state, since) = split_state_updated(state_updated)
-            .and_then(|(name, since)| Some((State::from_stored(name)?, since)))
-            .ok_or_else(|| {
-                self.bad(
-                    item,
-                    format!("state_updated = {state_updated:?} is not STATE_time"),
-                )
-            })?;
+        let (state, since) = parse_state_updated(state_updated).ok_or_else(|| {
+            self.bad(
+                item,
+                format!("state_updated = {state_updated:?} is not STATE_time"),
+            )
+        })?;
         let state_updated = self.time(item, STATE_UPDATED, since)?;
         let updated = self.opt_time(item, UPDATED)?.unwrap_or(state_updated);
         let created = self.opt_time(item, CREATED)?.unwrap_or(updated);

@@ -569,9 +569,8 @@ pub(super) async fn counts(store: &DynamoStateStore, query: &CountsQuery) -> Res
             ),
             source: None,
         };
-        let (state, at) = item::split_state_updated(value)
-            .and_then(|(name, at)| Some((State::from_stored(name)?, at)))
-            .ok_or_else(|| bad("is not STATE_time"))?;
+        let (state, at) =
+            item::parse_state_updated(value).ok_or_else(|| bad("is not STATE_time"))?;
         if let Some(since) = query.since {
             let entered: Timestamp = at.parse().map_err(|_| bad("has no ISO 8601 time"))?;
             if entered < since {
