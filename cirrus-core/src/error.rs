@@ -84,6 +84,11 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// A workflow definition is not valid Amazon States Language; every problem found is
+    /// listed, each with the JSON path of the bad field.
+    #[error("invalid workflow definition: {}", crate::payload::problems_summary(.0))]
+    InvalidWorkflow(Vec<Problem>),
+
     /// JSON (de)serialization failed.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

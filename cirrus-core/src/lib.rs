@@ -41,7 +41,9 @@
 mod error;
 pub mod payload;
 pub mod state;
+pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workflow;
 
 pub use error::{Error, Result};

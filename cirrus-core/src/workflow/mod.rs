@@ -1,0 +1,18 @@
+//! The local workflow engine: an Amazon States Language interpreter.
+//!
+//! SKELETON (issue 4).
+
+pub mod choice;
+pub mod error;
+pub mod history;
+pub mod intrinsic;
+pub mod model;
+pub mod path;
+pub mod resolver;
+
+pub use error::{Failure, names};
+pub use history::{EventKind, HistoryEvent};
+pub use model::StateMachine;
+pub use resolver::{Invocation, Invoker, TaskResolver};
+pub mod engine;
+pub use engine::{Engine, EngineOptions, Execution, Status};
