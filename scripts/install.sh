@@ -8,7 +8,9 @@
 #     moto_server (the AWS emulator the AWS tests run against) and cirrus-geo 0.15.4, the
 #     newest cirrus-geo that installs on Python 3.11 (tests/state_interop.rs);
 #   - when a Python >= 3.12 is found (PATH or pyenv), .venv-cirrus-geo2 with cirrus-geo 2.x,
-#     which the interop test then checks as well.
+#     which the interop test then checks as well;
+#   - Node.js and npm, and asl-validator in .tools/asl-validator (tests/asl_validator.rs
+#     checks every state machine the project ships with it).
 #
 # Set CIRRUS_SKIP_APT=1 to never call apt-get.
 set -euo pipefail
@@ -19,6 +21,7 @@ log() { printf '[install] %s\n' "$*" >&2; }
 moto_version="5.2.5"       # >= 5.2.5: 5.2.1 breaks Step Functions executions after the first
 cirrus_geo_v0="0.15.4"     # newest cirrus-geo for Python < 3.12
 cirrus_geo_v2="2.0.0"      # needs Python >= 3.12
+asl_validator_version="4.0.0"
 
 need_rust="1.94.1"
 apt_packages=()
@@ -33,6 +36,12 @@ elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
 fi
 if ! command -v pkg-config >/dev/null 2>&1; then
   apt_packages+=(pkg-config)
+fi
+if ! command -v node >/dev/null 2>&1; then
+  apt_packages+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  apt_packages+=(npm)
 fi
 
 if ((${#apt_packages[@]})); then
@@ -126,4 +135,23 @@ if [[ -n "$python_312" ]]; then
   make_venv .venv-cirrus-geo2 "$python_312" "cirrus-geo==$cirrus_geo_v2"
 else
   log "note: no Python >= 3.12 found; the interop test checks cirrus-geo $cirrus_geo_v0 only"
+fi
+
+# asl-validator, the npm package that checks ASL definitions the way the AWS console does.
+asl_dir=.tools/asl-validator
+asl_installed() {
+  [[ -f "$asl_dir/node_modules/asl-validator/package.json" ]] &&
+    node -e 'process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)' \
+      "./$asl_dir/node_modules/asl-validator/package.json" "$asl_validator_version" >/dev/null 2>&1
+}
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "error: node and npm are missing (install the Debian packages nodejs and npm)"
+  exit 1
+elif asl_installed; then
+  log "ok: $asl_dir has asl-validator $asl_validator_version"
+else
+  log "installing asl-validator $asl_validator_version in $asl_dir"
+  mkdir -p "$asl_dir"
+  npm install --prefix "$asl_dir" --no-audit --no-fund --silent "asl-validator@$asl_validator_version"
+  asl_installed || { log "error: $asl_dir does not have asl-validator $asl_validator_version after npm install"; exit 1; }
 fi
