@@ -16,8 +16,11 @@ pub trait Task: Send + Sync {
     fn name(&self) -> &str;
 
     /// Runs the task.
-    async fn run(&self, payload: ProcessPayload, context: &TaskContext)
-    -> Result<ProcessPayload, TaskError>;
+    async fn run(
+        &self,
+        payload: ProcessPayload,
+        context: &TaskContext,
+    ) -> Result<ProcessPayload, TaskError>;
 }
 
 /// What a running task may ask of its runtime.
@@ -28,7 +31,10 @@ pub struct TaskContext {
 
 impl TaskContext {
     /// A context for `execution` that calls `heartbeat` when the task reports progress.
-    pub fn new(execution: impl Into<String>, heartbeat: impl Fn() + Send + Sync + 'static) -> TaskContext {
+    pub fn new(
+        execution: impl Into<String>,
+        heartbeat: impl Fn() + Send + Sync + 'static,
+    ) -> TaskContext {
         TaskContext {
             execution: execution.into(),
             heartbeat: Box::new(heartbeat),
@@ -48,7 +54,9 @@ impl TaskContext {
 
 impl fmt::Debug for TaskContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskContext").field("execution", &self.execution).finish_non_exhaustive()
+        f.debug_struct("TaskContext")
+            .field("execution", &self.execution)
+            .finish_non_exhaustive()
     }
 }
 

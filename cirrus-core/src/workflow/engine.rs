@@ -1,13 +1,16 @@
-//! The interpreter. SKELETON (issue 4): the signatures are the contract.
+//! The engine: runs a [`StateMachine`] to the end and reports an [`Execution`].
 
-use super::error::Failure;
-use super::history::HistoryEvent;
+use super::error::{Failure, names};
+use super::history::{EventKind, HistoryEvent};
 use super::model::StateMachine;
 use super::resolver::TaskResolver;
+use super::run::{failure_details, run_machine};
+use super::runtime::Runtime;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Limits of an [`Engine`].
 #[derive(Debug, Clone)]
@@ -90,7 +93,60 @@ impl Engine {
         input: Value,
         name: impl Into<String>,
     ) -> Execution {
-        let _ = (machine, input, name.into(), &self.resolver, &self.options);
-        todo!("issue 4: interpreter")
+        let name = name.into();
+        let start = Utc::now();
+        let rt = Arc::new(Runtime::new(
+            self.resolver.clone(),
+            self.options.clone(),
+            name.clone(),
+            start,
+            input.clone(),
+        ));
+        let started = rt.record(
+            EventKind::ExecutionStarted,
+            None,
+            Some(json!({ "input": input })),
+        );
+        let run = async {
+            started?;
+            run_machine(rt.clone(), machine.clone(), input).await
+        };
+        let result = match machine.timeout_seconds {
+            Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), run).await {
+                Ok(result) => result.map_err(|failure| (Status::Failed, failure)),
+                Err(_) => Err((
+                    Status::TimedOut,
+                    Failure::new(
+                        names::TIMEOUT,
+                        format!("the execution did not finish within {seconds} s (TimeoutSeconds)"),
+                    ),
+                )),
+            },
+            None => run.await.map_err(|failure| (Status::Failed, failure)),
+        };
+        let (status, output, failure) = match result {
+            Ok(output) => {
+                rt.record_final(EventKind::ExecutionSucceeded, json!({ "output": output }));
+                (Status::Succeeded, Some(output), None)
+            }
+            Err((status, failure)) => {
+                let kind = match status {
+                    Status::TimedOut => EventKind::ExecutionTimedOut,
+                    _ => EventKind::ExecutionFailed,
+                };
+                rt.record_final(kind, failure_details(&failure));
+                (status, None, Some(failure))
+            }
+        };
+        tracing::debug!(execution = %name, status = ?status, "execution finished");
+        Execution {
+            name,
+            status,
+            output,
+            failure,
+            history: rt.take_history(),
+            start,
+            stop: Utc::now(),
+        }
     }
 }

@@ -72,13 +72,19 @@ impl Invocation {
     /// Adds a line to the task's log, which goes into the execution history (a subprocess's
     /// stderr, say).
     pub fn log(&self, line: impl Into<String>) {
-        let mut log = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         log.push(line.into());
     }
 
     /// Takes the log lines written so far.
     pub fn take_log(&self) -> Vec<String> {
-        let mut log = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         std::mem::take(&mut *log)
     }
 }
