@@ -4,6 +4,7 @@
 
 pub mod choice;
 pub mod error;
+pub mod graph;
 pub mod history;
 pub mod intrinsic;
 pub mod model;
