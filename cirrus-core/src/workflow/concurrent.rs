@@ -10,7 +10,7 @@ use super::error::Failure;
 use super::history::EventKind;
 use super::model::{MapState, ParallelState, ResultHandling, State};
 use super::run::{amount_value, failure_details, run_machine};
-use super::runtime::{Runtime, StateContext};
+use super::runtime::{Runtime, StateContext, detail};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::task::{JoinError, JoinSet};
@@ -121,7 +121,7 @@ pub(crate) async fn map(
             rt.record(
                 EventKind::MapIterationStarted,
                 Some(name),
-                Some(json!({ "index": next })),
+                detail("index", next.into()),
             )?;
             let run = run_machine(rt.clone(), map.processor.clone(), input);
             let index = next;
@@ -136,7 +136,7 @@ pub(crate) async fn map(
                 rt.record(
                     EventKind::MapIterationSucceeded,
                     Some(name),
-                    Some(json!({ "index": index })),
+                    detail("index", index.into()),
                 )?;
                 results[index] = output;
             }

@@ -5,7 +5,7 @@ use super::history::{EventKind, HistoryEvent};
 use super::model::StateMachine;
 use super::resolver::TaskResolver;
 use super::run::{failure_details, run_machine};
-use super::runtime::Runtime;
+use super::runtime::{Runtime, detail};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -105,7 +105,7 @@ impl Engine {
         let started = rt.record(
             EventKind::ExecutionStarted,
             None,
-            Some(json!({ "input": input })),
+            detail("input", input.clone()),
         );
         let run = async {
             started?;

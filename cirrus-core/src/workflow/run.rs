@@ -9,7 +9,7 @@ use super::model::{
     Transition, WaitFor, WaitState,
 };
 use super::retry::{RetryState, catcher};
-use super::runtime::{Runtime, StateContext};
+use super::runtime::{Runtime, StateContext, detail};
 use super::{concurrent, task_state};
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -94,7 +94,7 @@ async fn run_state<'m>(
 ) -> Result<Step<'m>, Failure> {
     let (entered, exited) = event_kinds(&state.kind);
     let entered_at = Utc::now();
-    rt.record(entered, Some(name), Some(json!({ "input": raw })))?;
+    rt.record(entered, Some(name), detail("input", raw.clone()))?;
     let context = |retry_count: u32, task_token: Option<&str>| {
         if state.uses_context {
             let extra = StateContext {
@@ -184,7 +184,7 @@ async fn run_state<'m>(
         let output = match &step {
             Step::Next(_, output) | Step::End(output) => output,
         };
-        rt.record(exited, Some(name), Some(json!({ "output": output })))?;
+        rt.record(exited, Some(name), detail("output", output.clone()))?;
     }
     Ok(step)
 }

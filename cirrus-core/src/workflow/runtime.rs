@@ -6,7 +6,7 @@ use super::error::Failure;
 use super::history::{EventKind, HistoryEvent};
 use super::resolver::TaskResolver;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -123,39 +123,54 @@ impl Runtime {
     /// The context object `$$` as a state named `state` sees it.
     pub(crate) fn context(&self, state: &str, extra: &StateContext<'_>) -> Value {
         let entered = extra.entered.map(iso).unwrap_or_else(|| iso(Utc::now()));
-        let mut context = json!({
-            "Execution": {
-                "Id": self.execution_id,
-                "Input": self.input,
-                "Name": self.name,
-                "RoleArn": format!("{ARN_PREFIX}:role/local"),
-                "StartTime": self.start_time,
-                "RedriveCount": 0,
-            },
-            "State": {
-                "EnteredTime": entered,
-                "Name": state,
-                "RetryCount": extra.retry_count,
-            },
-            "StateMachine": {
-                "Id": self.state_machine_id,
-                "Name": STATE_MACHINE_NAME,
-            },
-        });
-        let object = context
-            .as_object_mut()
-            .expect("the context literal above is an object");
+        let object = |members: Vec<(&str, Value)>| {
+            Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            )
+        };
+        // Built by hand rather than with `json!`, which would serialize the execution input
+        // instead of cloning it.
+        let mut context = Map::with_capacity(5);
+        let execution = object(vec![
+            ("Id", self.execution_id.as_str().into()),
+            ("Input", self.input.clone()),
+            ("Name", self.name.as_str().into()),
+            ("RoleArn", format!("{ARN_PREFIX}:role/local").into()),
+            ("StartTime", self.start_time.as_str().into()),
+            ("RedriveCount", 0.into()),
+        ]);
+        context.insert("Execution".into(), execution);
+        let state = object(vec![
+            ("EnteredTime", entered.into()),
+            ("Name", state.into()),
+            ("RetryCount", extra.retry_count.into()),
+        ]);
+        context.insert("State".into(), state);
+        let machine = object(vec![
+            ("Id", self.state_machine_id.as_str().into()),
+            ("Name", STATE_MACHINE_NAME.into()),
+        ]);
+        context.insert("StateMachine".into(), machine);
         if let Some(token) = extra.task_token {
-            object.insert("Task".into(), json!({ "Token": token }));
+            context.insert("Task".into(), object(vec![("Token", token.into())]));
         }
         if let Some((index, value)) = extra.map_item {
-            let mut item = Map::new();
-            item.insert("Index".into(), json!(index));
-            item.insert("Value".into(), value.clone());
-            object.insert("Map".into(), json!({ "Item": item }));
+            let item = object(vec![("Index", index.into()), ("Value", value.clone())]);
+            context.insert("Map".into(), object(vec![("Item", item)]));
         }
-        context
+        Value::Object(context)
     }
+}
+
+/// History details with one member (built without `json!`, which serializes its values: this
+/// is on the hot path).
+pub(crate) fn detail(key: &str, value: Value) -> Option<Value> {
+    let mut object = Map::with_capacity(1);
+    object.insert(key.to_owned(), value);
+    Some(Value::Object(object))
 }
 
 /// A timestamp as Step Functions writes them: `2026-11-21T10:00:00.123Z`.

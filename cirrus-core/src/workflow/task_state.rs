@@ -7,7 +7,7 @@ use super::history::EventKind;
 use super::model::TaskState;
 use super::resolver::Invocation;
 use super::run::{amount_value, failure_details};
-use super::runtime::Runtime;
+use super::runtime::{Runtime, detail};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::time::Duration;
@@ -80,17 +80,13 @@ async fn invoke(
         Err(failure) => Err(failure),
     };
     for line in invocation.take_log() {
-        rt.record(
-            EventKind::TaskLog,
-            Some(name),
-            Some(json!({ "line": line })),
-        )?;
+        rt.record(EventKind::TaskLog, Some(name), detail("line", line.into()))?;
     }
     match &result {
         Ok(output) => rt.record(
             EventKind::TaskSucceeded,
             Some(name),
-            Some(json!({ "output": output })),
+            detail("output", output.clone()),
         )?,
         Err(failure) => {
             let kind =
