@@ -3,8 +3,13 @@
 //! The library at the heart of Cirrus, a workflow framework for STAC-based geospatial
 //! imagery pipelines that is compatible with [cirrus-geo] process payloads.
 //!
-//! Today this crate holds the **process payload** model ([`payload`]):
+//! It holds three parts today:
 //!
+//! - the **state DB** ([`state`]): where each payload is, with SQLite and DynamoDB backends;
+//! - the **local workflow engine** ([`workflow`]): an Amazon States Language interpreter that
+//!   runs Step Functions definitions on one machine, with the [`task::Task`] trait for the
+//!   work it calls;
+//! - the **process payload** model ([`payload`]), in more detail:
 //! - [`payload::ProcessPayload`] and its parts ([`payload::ProcessDefinition`],
 //!   [`payload::UploadOptions`], …), parsed from JSON with every problem reported at once,
 //!   each with its JSON path ([`payload::Problem`]). Unknown keys and key order survive a
