@@ -9,6 +9,7 @@ pub mod history;
 pub mod intrinsic;
 pub mod local;
 pub mod model;
+pub mod parse;
 pub mod path;
 pub mod resolver;
 
