@@ -35,6 +35,8 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 
+pub(crate) use filter::json_eq;
+
 /// A syntax error in a path or intrinsic function: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
