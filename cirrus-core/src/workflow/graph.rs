@@ -102,88 +102,91 @@ impl Scope {
 
     /// The scope of `machine`, its states numbered in definition order.
     fn of(machine: &StateMachine, id: String, title: Option<String>) -> Scope {
-        let state_ids: HashMap<&str, String> = machine
-            .states
-            .keys()
-            .enumerate()
-            .map(|(k, name)| (name.as_str(), state_id(&id, k)))
-            .collect();
-        // Every `Next` names a state (the parser checks it); should one not, the edge would
-        // point at nothing, so it is left out rather than drawn to a phantom node.
-        let target = |name: &str| state_ids.get(name).cloned();
-        let end = format!("{id}_end");
+        let targets = Targets {
+            ids: machine
+                .states
+                .keys()
+                .enumerate()
+                .map(|(k, name)| (name.as_str(), state_id(&id, k)))
+                .collect(),
+            end: format!("{id}_end"),
+        };
         let mut scope = Scope {
-            start: target(&machine.start_at),
+            start: targets.state(&machine.start_at),
             id,
             title,
             nodes: Vec::new(),
             clusters: Vec::new(),
             edges: Vec::new(),
         };
-        let mut ends = false;
         for (name, state) in &machine.states {
-            let from = &state_ids[name.as_str()];
-            let shape = Shape::of(&state.kind);
+            let from = &targets.ids[name.as_str()];
             scope.nodes.push(Node {
                 id: from.clone(),
                 label: format!("{name}\n{}", state.kind.type_name()),
-                shape,
+                shape: Shape::of(&state.kind),
             });
-            let mut edges = Vec::new();
-            match &state.kind {
-                StateKind::Choice(choice) => {
-                    for rule in &choice.choices {
-                        let label = shorten(rule.condition.to_string());
-                        edges.push((target(&rule.next), Some(label), Style::Solid));
-                    }
-                    if let Some(default) = &choice.default {
-                        edges.push((target(default), Some("default".into()), Style::Solid));
-                    }
-                }
-                StateKind::Parallel(parallel) => {
-                    for (j, branch) in parallel.branches.iter().enumerate() {
-                        let cluster_id = format!("{from}_b{j}");
-                        let title = format!("{name}: branch {}", j + 1);
-                        let label = format!("branch {}", j + 1);
-                        scope.enter(branch, cluster_id, title, from, label);
-                    }
-                }
-                StateKind::Map(map) => {
-                    let cluster_id = format!("{from}_m");
-                    let title = format!("{name}: item processor");
-                    scope.enter(&map.processor, cluster_id, title, from, "each item".into());
-                }
-                _ => {}
-            }
-            if let Some(transition) = transition(&state.kind) {
-                match transition {
-                    Transition::Next(next) => edges.push((target(next), None, Style::Solid)),
-                    Transition::End => edges.push((Some(end.clone()), None, Style::Solid)),
-                }
-            }
-            if shape == Shape::Succeed {
-                edges.push((Some(end.clone()), None, Style::Solid));
-            }
-            for catcher in catchers(&state.kind) {
-                let label = shorten(catcher.error_equals.join(", "));
-                edges.push((target(&catcher.next), Some(label), Style::Catch));
-            }
-            for (to, label, style) in edges {
-                if let Some(to) = to {
-                    ends |= to == end;
-                    scope.edges.push(Edge {
-                        from: from.clone(),
-                        to,
-                        label,
-                        style,
-                    });
-                }
-            }
+            scope.add_clusters(name, &state.kind, from);
+            scope.add_edges(&state.kind, from, &targets);
         }
-        if ends {
-            scope.nodes.push(Node::marker(end, Shape::End));
+        if scope.edges.iter().any(|edge| edge.to == targets.end) {
+            scope.nodes.push(Node::marker(targets.end, Shape::End));
         }
         scope
+    }
+
+    /// The clusters of a Parallel state's branches or a Map state's item processor.
+    fn add_clusters(&mut self, name: &str, kind: &StateKind, from: &str) {
+        match kind {
+            StateKind::Parallel(parallel) => {
+                for (j, branch) in parallel.branches.iter().enumerate() {
+                    let title = format!("{name}: branch {}", j + 1);
+                    let label = format!("branch {}", j + 1);
+                    self.enter(branch, format!("{from}_b{j}"), title, from, label);
+                }
+            }
+            StateKind::Map(map) => {
+                let title = format!("{name}: item processor");
+                let label = "each item".to_owned();
+                self.enter(&map.processor, format!("{from}_m"), title, from, label);
+            }
+            _ => {}
+        }
+    }
+
+    /// The edges out of a state: Choice rules and `Default`, `Next` or to the end marker
+    /// (`End`, Succeed), `Catch`.
+    fn add_edges(&mut self, kind: &StateKind, from: &str, targets: &Targets) {
+        let mut edges = Vec::new();
+        if let StateKind::Choice(choice) = kind {
+            for rule in &choice.choices {
+                let label = shorten(rule.condition.to_string());
+                edges.push((targets.state(&rule.next), Some(label), Style::Solid));
+            }
+            if let Some(default) = &choice.default {
+                edges.push((targets.state(default), Some("default".into()), Style::Solid));
+            }
+        }
+        match (transition(kind), kind) {
+            (Some(Transition::Next(next)), _) => {
+                edges.push((targets.state(next), None, Style::Solid))
+            }
+            (Some(Transition::End), _) | (None, StateKind::Succeed(_)) => {
+                edges.push((Some(targets.end.clone()), None, Style::Solid));
+            }
+            (None, _) => {}
+        }
+        for catcher in catchers(kind) {
+            let label = shorten(catcher.error_equals.join(", "));
+            edges.push((targets.state(&catcher.next), Some(label), Style::Catch));
+        }
+        for (to, label, style) in edges {
+            // Every name a state refers to exists (the parser checks it); should one not,
+            // the edge is left out rather than drawn to a node that is not there.
+            if let Some(to) = to {
+                self.edges.push(Edge::new(from, &to, label, style));
+            }
+        }
     }
 
     /// Adds `machine` as a nested cluster, entered from `from` by an edge labelled `label`.
@@ -231,6 +234,20 @@ impl Scope {
         for edge in &self.edges {
             syntax.edge(out, &indent, edge);
         }
+    }
+}
+
+/// The node ids a scope's edges can point at.
+struct Targets<'a> {
+    /// By state name.
+    ids: HashMap<&'a str, String>,
+    /// The scope's end marker.
+    end: String,
+}
+
+impl Targets<'_> {
+    fn state(&self, name: &str) -> Option<String> {
+        self.ids.get(name).cloned()
     }
 }
 
@@ -302,10 +319,11 @@ fn catchers(kind: &StateKind) -> &[Catcher] {
     }
 }
 
-/// `text`, cut to [`MAX_LABEL_CHARS`] characters with a trailing `…` when it is longer.
+/// `text`, cut to [`MAX_LABEL_CHARS`] characters (and trailing spaces) with a trailing `…`
+/// when it is longer.
 fn shorten(text: String) -> String {
     match text.char_indices().nth(MAX_LABEL_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
         None => text,
     }
 }

@@ -4,6 +4,8 @@ use super::*;
 use crate::workflow::error::names;
 use serde_json::json;
 
+mod display;
+
 fn path(text: &str) -> Path {
     Path::parse(text).expect("a valid path in the test")
 }
@@ -392,57 +394,4 @@ fn and_or_short_circuit() {
     assert!(and.evaluate(&input, &json!({})).is_err());
     let or = Condition::Or(vec![no(), missing()]);
     assert!(or.evaluate(&input, &json!({})).is_err());
-}
-
-#[test]
-fn display() {
-    use Comparison::*;
-    let cases = [
-        (literal("$.x", StringEquals, json!("a")), r#"$.x == "a""#),
-        (literal("$.n", NumericGreaterThan, json!(5)), "$.n > 5"),
-        (
-            literal("$.n", NumericLessThanEquals, json!(2.5)),
-            "$.n <= 2.5",
-        ),
-        (literal("$.b", BooleanEquals, json!(true)), "$.b == true"),
-        (
-            literal("$.t", TimestampLessThan, json!("2016-03-14T01:59:00Z")),
-            r#"$.t before "2016-03-14T01:59:00Z""#,
-        ),
-        (
-            against_path("$.a", StringGreaterThanEquals, "$.b"),
-            "$.a >= $.b",
-        ),
-        (
-            against_path("$.t", TimestampGreaterThanEquals, "$.u"),
-            "$.t at or after $.u",
-        ),
-        (test("$.y", Test::IsPresent(true)), "IsPresent($.y)"),
-        (test("$.y", Test::IsNull(false)), "not IsNull($.y)"),
-        (
-            test("$.f", Test::StringMatches(r#"log-\*"q""#.into())),
-            r#"$.f matches "log-\\*\"q\"""#,
-        ),
-        (
-            Condition::Not(Box::new(test("$.y", Test::IsString(true)))),
-            "not IsString($.y)",
-        ),
-        (
-            Condition::Not(Box::new(literal("$.n", NumericEquals, json!(1)))),
-            "not ($.n == 1)",
-        ),
-        (
-            Condition::And(vec![
-                literal("$.n", NumericGreaterThan, json!(1)),
-                Condition::Or(vec![
-                    test("$.a", Test::IsPresent(true)),
-                    literal("$.s", StringEquals, json!("x")),
-                ]),
-            ]),
-            r#"$.n > 1 and (IsPresent($.a) or $.s == "x")"#,
-        ),
-    ];
-    for (condition, expected) in cases {
-        assert_eq!(condition.to_string(), expected);
-    }
 }

@@ -9,6 +9,7 @@ use std::fmt::Write;
 pub fn to_dot(machine: &StateMachine) -> String {
     let mut out = String::from(
         "digraph state_machine {\n    \
+         fontname=\"Helvetica\";\n    \
          node [fontname=\"Helvetica\", fontsize=11];\n    \
          edge [fontname=\"Helvetica\", fontsize=9];\n",
     );

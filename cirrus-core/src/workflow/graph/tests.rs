@@ -1,161 +1,14 @@
 //! Golden drawings of small machines, escaping, nested clusters, and (when Graphviz is
 //! installed) that `dot` renders the output.
 
+mod machines;
+
 use super::{to_dot, to_mermaid};
-use crate::workflow::choice::{Comparison, Condition, Operand, Test};
-use crate::workflow::model::{
-    Amount, Catcher, ChoiceRule, ChoiceState, FailState, IoPaths, MapState, ParallelState,
-    PassState, ResultHandling, State, StateKind, StateMachine, SucceedState, TaskState, Transition,
-    WaitFor, WaitState,
-};
-use crate::workflow::path::Path;
-use serde_json::json;
+use crate::workflow::choice::{Condition, Test};
+use crate::workflow::model::StateMachine;
+use machines::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-
-fn io() -> IoPaths {
-    IoPaths {
-        input_path: Some(Path::root()),
-        output_path: Some(Path::root()),
-    }
-}
-
-fn result(catch: Vec<Catcher>) -> ResultHandling {
-    ResultHandling {
-        result_selector: None,
-        result_path: None,
-        retry: Vec::new(),
-        catch,
-    }
-}
-
-fn to(next: Option<&str>) -> Transition {
-    next.map_or(Transition::End, |next| Transition::Next(next.into()))
-}
-
-fn pass(next: Option<&str>) -> StateKind {
-    StateKind::Pass(PassState {
-        io: io(),
-        parameters: None,
-        result: None,
-        result_path: None,
-        transition: to(next),
-    })
-}
-
-fn task(next: Option<&str>, catch: Vec<Catcher>) -> StateKind {
-    StateKind::Task(TaskState {
-        io: io(),
-        resource: "echo".into(),
-        parameters: None,
-        result: result(catch),
-        timeout: None,
-        heartbeat: None,
-        credentials: None,
-        transition: to(next),
-    })
-}
-
-fn wait(next: Option<&str>) -> StateKind {
-    StateKind::Wait(WaitState {
-        io: io(),
-        wait: WaitFor::Seconds(Amount::Literal(1)),
-        transition: to(next),
-    })
-}
-
-fn choice(rules: Vec<(Condition, &str)>, default: Option<&str>) -> StateKind {
-    StateKind::Choice(ChoiceState {
-        io: io(),
-        choices: rules
-            .into_iter()
-            .map(|(condition, next)| ChoiceRule {
-                condition,
-                next: next.into(),
-            })
-            .collect(),
-        default: default.map(Into::into),
-    })
-}
-
-fn succeed() -> StateKind {
-    StateKind::Succeed(SucceedState { io: io() })
-}
-
-fn fail() -> StateKind {
-    StateKind::Fail(FailState {
-        error: None,
-        cause: None,
-    })
-}
-
-fn parallel(branches: Vec<StateMachine>, next: Option<&str>) -> StateKind {
-    StateKind::Parallel(ParallelState {
-        io: io(),
-        branches: branches.into_iter().map(Arc::new).collect(),
-        parameters: None,
-        result: result(Vec::new()),
-        transition: to(next),
-    })
-}
-
-fn map(processor: StateMachine, next: Option<&str>, catch: Vec<Catcher>) -> StateKind {
-    StateKind::Map(MapState {
-        io: io(),
-        processor: Arc::new(processor),
-        items_path: Path::root(),
-        item_selector: None,
-        max_concurrency: None,
-        result: result(catch),
-        transition: to(next),
-    })
-}
-
-fn catch(errors: &[&str], next: &str) -> Catcher {
-    Catcher {
-        error_equals: errors.iter().map(|error| (*error).into()).collect(),
-        next: next.into(),
-        result_path: None,
-    }
-}
-
-fn machine(start_at: &str, states: Vec<(&str, StateKind)>) -> StateMachine {
-    StateMachine {
-        comment: None,
-        start_at: start_at.into(),
-        states: states
-            .into_iter()
-            .map(|(name, kind)| {
-                let state = State {
-                    comment: None,
-                    kind,
-                    uses_context: false,
-                };
-                (name.to_owned(), state)
-            })
-            .collect(),
-        timeout_seconds: None,
-        version: None,
-    }
-}
-
-fn condition(variable: &str, test: Test) -> Condition {
-    Condition::Test {
-        variable: Path::parse(variable).expect("a valid path in the test"),
-        test,
-    }
-}
-
-fn string_equals(variable: &str, value: &str) -> Condition {
-    condition(
-        variable,
-        Test::Compare {
-            op: Comparison::StringEquals,
-            operand: Operand::Literal(json!(value)),
-        },
-    )
-}
 
 /// Every shape and edge kind once.
 fn small() -> StateMachine {
@@ -187,6 +40,7 @@ fn small() -> StateMachine {
 #[test]
 fn dot_golden() {
     let expected = r#"digraph state_machine {
+    fontname="Helvetica";
     node [fontname="Helvetica", fontsize=11];
     edge [fontname="Helvetica", fontsize=9];
     top_start [label="", shape=circle, style=filled, fillcolor=black, width=0.2];
@@ -208,7 +62,9 @@ fn dot_golden() {
     s4 -> top_end;
 }
 "#;
-    assert_eq!(to_dot(&small()), expected);
+    let dot = to_dot(&small());
+    assert_eq!(dot, expected);
+    renders_with_graphviz(&dot);
 }
 
 #[test]
@@ -259,6 +115,7 @@ fn nested() -> StateMachine {
 #[test]
 fn dot_nested_clusters() {
     let expected = r#"digraph state_machine {
+    fontname="Helvetica";
     node [fontname="Helvetica", fontsize=11];
     edge [fontname="Helvetica", fontsize=9];
     top_start [label="", shape=circle, style=filled, fillcolor=black, width=0.2];
@@ -406,7 +263,7 @@ fn long_conditions_are_shortened() {
         ],
     );
     let dot = to_dot(&machine);
-    let label = r#"$.field0 == \"value\" and $.field1 == \"value\" and $.field2 =…"#;
+    let label = r#"$.field0 == \"value\" and $.field1 == \"value\" and $.field2 ==…"#;
     assert!(
         dot.contains(&format!("s0 -> s1 [label=\"{label}\"];")),
         "{dot}"
