@@ -4,12 +4,26 @@
 //! ```toml
 //! [state]
 //! db = "sqlite:.cirrus/state.db"   # or "dynamodb:my-deployment-state"
+//!
+//! [tasks.copy-assets]                              # a task run as a subprocess
+//! command = ["python3", "tasks/copy_assets.py"]   # then: run INPUT --output OUT --workdir DIR
+//! args = ["--logging", "DEBUG"]                    # optional, after --workdir DIR
+//! env = { AWS_REGION = "us-west-2" }               # optional
+//! timeout = "15m"                                  # optional: s, m, h, or seconds as a number
+//!
+//! [lambda.functions]                               # Lambda function name -> task
+//! "my-stack-copy-assets" = "copy-assets"
 //! ```
 //!
-//! A relative SQLite path is relative to the project folder.
+//! A relative SQLite path is relative to the project folder. Tasks run in the project folder,
+//! and a relative program path (`./tasks/run.sh`) is relative to it too. Unknown keys in
+//! `[tasks.*]` and `[lambda]` are errors that name the key.
 
 use anyhow::Context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The project configuration file.
 pub const CONFIG_FILE: &str = "cirrus.toml";
@@ -24,6 +38,35 @@ pub struct Project {
     pub root: PathBuf,
     /// `state.db` from `cirrus.toml`.
     pub state_db: Option<String>,
+    /// `[tasks.NAME]`: tasks run as subprocesses, by name.
+    pub tasks: BTreeMap<String, TaskConfig>,
+    /// `[lambda.functions]`: Lambda function name -> task name.
+    pub lambda_functions: BTreeMap<String, String>,
+}
+
+/// `[tasks.NAME]`: a task run as a subprocess speaking the task CLI contract.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// The program and its first arguments.
+    pub command: Vec<String>,
+    /// Extra arguments, after `--workdir DIR`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables, on top of the inherited ones.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The longest the task may run before it fails with `States.Timeout`.
+    #[serde(default, deserialize_with = "timeout")]
+    pub timeout: Option<Duration>,
+}
+
+/// `[lambda]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LambdaConfig {
+    #[serde(default)]
+    functions: BTreeMap<String, String>,
 }
 
 impl Project {
@@ -39,6 +82,8 @@ impl Project {
         Ok(Project {
             root: cwd,
             state_db: None,
+            tasks: BTreeMap::new(),
+            lambda_functions: BTreeMap::new(),
         })
     }
 
@@ -56,9 +101,189 @@ impl Project {
                 other.type_str()
             ),
         };
+        let mut tasks = BTreeMap::new();
+        match table.get("tasks") {
+            None => {}
+            Some(toml::Value::Table(entries)) => {
+                for (name, entry) in entries {
+                    let task: TaskConfig = entry
+                        .clone()
+                        .try_into()
+                        .with_context(|| format!("{}: tasks.{name}", config.display()))?;
+                    if task.command.first().is_none_or(String::is_empty) {
+                        anyhow::bail!(
+                            "{}: tasks.{name}.command must name a program, such as [\"python3\", \"tasks/{name}.py\"]",
+                            config.display()
+                        );
+                    }
+                    tasks.insert(name.clone(), task);
+                }
+            }
+            Some(other) => anyhow::bail!(
+                "{}: tasks must be a table of [tasks.NAME] sections, not {}",
+                config.display(),
+                other.type_str()
+            ),
+        }
+        let lambda: LambdaConfig = match table.get("lambda") {
+            None => LambdaConfig::default(),
+            Some(value) => value
+                .clone()
+                .try_into()
+                .with_context(|| format!("{}: lambda", config.display()))?,
+        };
         Ok(Project {
             root: root.to_path_buf(),
             state_db,
+            tasks,
+            lambda_functions: lambda.functions,
         })
+    }
+}
+
+/// `timeout`: `"90s"`, `"15m"`, `"2h"`, or a number of seconds.
+fn timeout<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(u64),
+        Text(String),
+    }
+    let raw = Option::<Raw>::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom(
+            "timeout must be a duration such as \"15m\", \"90s\" or \"2h\", or a number of seconds",
+        )
+    })?;
+    match raw {
+        None => Ok(None),
+        Some(Raw::Seconds(seconds)) => positive(Duration::from_secs(seconds)).map(Some),
+        Some(Raw::Text(text)) => parse_duration(&text).map(Some),
+    }
+}
+
+fn positive<E: serde::de::Error>(duration: Duration) -> Result<Duration, E> {
+    if duration.is_zero() {
+        return Err(E::custom("timeout must be longer than 0"));
+    }
+    Ok(duration)
+}
+
+/// Parses `90s`, `15m`, `2h`.
+fn parse_duration<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
+    let invalid = || {
+        E::custom(format!(
+            "timeout {text:?} is not a duration such as \"15m\", \"90s\" or \"2h\""
+        ))
+    };
+    let text = text.trim();
+    let (unit_at, unit) = text.char_indices().next_back().ok_or_else(invalid)?;
+    let digits = &text[..unit_at];
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        _ => return Err(invalid()),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let seconds = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(invalid)?;
+    positive(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> anyhow::Result<Project> {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let config = dir.path().join(CONFIG_FILE);
+        std::fs::write(&config, text).expect("cirrus.toml written");
+        Project::load(dir.path(), &config)
+    }
+
+    fn error(text: &str) -> String {
+        format!(
+            "{:#}",
+            load(text).expect_err("the configuration is rejected")
+        )
+    }
+
+    #[test]
+    fn tasks_and_lambda_functions() {
+        let project = load(
+            r#"
+[tasks.copy-assets]
+command = ["python3", "tasks/copy_assets.py"]
+args = ["--logging", "DEBUG"]
+env = { REGION = "us-west-2" }
+timeout = "15m"
+
+[tasks.publish]
+command = ["./publish.sh"]
+timeout = 90
+
+[lambda.functions]
+"my-stack-copy-assets" = "copy-assets"
+"#,
+        )
+        .unwrap();
+        let copy = &project.tasks["copy-assets"];
+        assert_eq!(copy.command, ["python3", "tasks/copy_assets.py"]);
+        assert_eq!(copy.args, ["--logging", "DEBUG"]);
+        assert_eq!(copy.env["REGION"], "us-west-2");
+        assert_eq!(copy.timeout, Some(Duration::from_secs(900)));
+        assert_eq!(
+            project.tasks["publish"].timeout,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            project.lambda_functions["my-stack-copy-assets"],
+            "copy-assets"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let unknown = error("[tasks.a]\ncommand = [\"x\"]\ncomand = 1\n");
+        assert!(unknown.contains("cirrus.toml: tasks.a: "), "{unknown}");
+        assert!(unknown.contains("unknown field `comand`"), "{unknown}");
+        let missing = error("[tasks.a]\nargs = []\n");
+        assert!(
+            missing.contains("tasks.a: ") && missing.contains("missing field `command`"),
+            "{missing}"
+        );
+        let empty = error("[tasks.a]\ncommand = []\n");
+        assert!(
+            empty.ends_with(
+                "tasks.a.command must name a program, such as [\"python3\", \"tasks/a.py\"]"
+            ),
+            "{empty}"
+        );
+        let timeout = error("[tasks.a]\ncommand = [\"x\"]\ntimeout = \"15 minutes\"\n");
+        assert!(
+            timeout.contains("timeout \"15 minutes\" is not a duration"),
+            "{timeout}"
+        );
+        let multibyte = error("[tasks.a]\ncommand = [\"x\"]\ntimeout = \"15ч\"\n");
+        assert!(multibyte.contains("is not a duration"), "{multibyte}");
+        let zero = error("[tasks.a]\ncommand = [\"x\"]\ntimeout = 0\n");
+        assert!(zero.contains("timeout must be longer than 0"), "{zero}");
+        let lambda = error("[lambda]\nfunction = {}\n");
+        assert!(
+            lambda.contains("cirrus.toml: lambda: ") && lambda.contains("unknown field `function`"),
+            "{lambda}"
+        );
+        let not_table = error("tasks = 3\n");
+        assert!(
+            not_table.ends_with("tasks must be a table of [tasks.NAME] sections, not integer"),
+            "{not_table}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod payload;
 pub mod state;
+pub mod workflow;
 
 use crate::cli::Cli;
 use clap::Subcommand;
@@ -16,6 +17,9 @@ pub enum Command {
     Payload(payload::Command),
     /// Query the state DB: records, timelines and counts, across workflows.
     State(state::Args),
+    /// Validate, run and draw Amazon States Language workflows locally.
+    #[command(subcommand)]
+    Workflow(workflow::Command),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -25,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Payload(command) => payload::run(command, &cli.global),
         Command::State(args) => state::run(args, &cli.global),
+        Command::Workflow(command) => workflow::run(command, &cli.global),
         Command::Completions(args) => completions::run(args),
     }
 }
