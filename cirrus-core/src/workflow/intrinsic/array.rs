@@ -142,7 +142,7 @@ fn canonical(value: &Value, out: &mut String) {
         }
         Value::Object(members) => {
             let mut sorted: Vec<_> = members.iter().collect();
-            sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+            sorted.sort_by_key(|(key, _)| *key);
             out.push('{');
             for (key, item) in sorted {
                 let _ = write!(out, "{key:?}:");
