@@ -106,10 +106,9 @@ impl Project {
             None => {}
             Some(toml::Value::Table(entries)) => {
                 for (name, entry) in entries {
-                    let task: TaskConfig = entry
-                        .clone()
-                        .try_into()
-                        .with_context(|| format!("{}: tasks.{name}", config.display()))?;
+                    let task: TaskConfig = entry.clone().try_into().map_err(|e| {
+                        anyhow::anyhow!("{}: tasks.{name}: {}", config.display(), one_line(&e))
+                    })?;
                     if task.command.first().is_none_or(String::is_empty) {
                         anyhow::bail!(
                             "{}: tasks.{name}.command must name a program, such as [\"python3\", \"tasks/{name}.py\"]",
@@ -130,7 +129,7 @@ impl Project {
             Some(value) => value
                 .clone()
                 .try_into()
-                .with_context(|| format!("{}: lambda", config.display()))?,
+                .map_err(|e| anyhow::anyhow!("{}: lambda: {}", config.display(), one_line(&e)))?,
         };
         Ok(Project {
             root: root.to_path_buf(),
@@ -139,6 +138,12 @@ impl Project {
             lambda_functions: lambda.functions,
         })
     }
+}
+
+/// A TOML error on one line (they end with a line that names the key: "in `timeout`").
+fn one_line(error: &toml::de::Error) -> String {
+    let text = error.to_string();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `timeout`: `"90s"`, `"15m"`, `"2h"`, or a number of seconds.
