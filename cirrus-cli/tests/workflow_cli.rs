@@ -244,9 +244,18 @@ fn project() -> tempfile::TempDir {
     .unwrap();
     #[cfg(unix)]
     fs::set_permissions(&reject, fs::Permissions::from_mode(0o755)).unwrap();
+    // Starts a background process (its pid in sleeper.pid, in the project folder) and waits.
+    fs::write(
+        root.join("tasks/sleeper.sh"),
+        "sleep 1000 &\necho $! > sleeper.pid.tmp\nmv sleeper.pid.tmp sleeper.pid\nwait\n",
+    )
+    .unwrap();
     fs::write(
         root.join("cirrus.toml"),
         r#"
+[tasks.sleeper]
+command = ["sh", "tasks/sleeper.sh"]
+
 [tasks.copy-assets]
 command = ["sh", "tasks/copy.sh"]
 env = { CIRRUS_TEST_COLOR = "blue" }
@@ -375,4 +384,87 @@ fn graph_draws_dot_or_mermaid() {
         .code(2)
         .stdout("")
         .stderr(predicate::str::contains("$.States.First.Next: "));
+}
+
+/// The pid the sleeper task wrote, once it is there (at most 20 s).
+#[cfg(target_os = "linux")]
+fn sleeper_pid(project: &Path) -> String {
+    let file = project.join("sleeper.pid");
+    for _ in 0..400 {
+        if let Ok(pid) = fs::read_to_string(&file) {
+            return pid.trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the sleeper task never started");
+}
+
+/// Whether process `pid` is gone or a zombie, waiting up to 10 s for SIGKILL to land.
+#[cfg(target_os = "linux")]
+fn gone(pid: &str) -> bool {
+    for _ in 0..200 {
+        match fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat)
+                if stat
+                    .rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('Z')) =>
+            {
+                return true;
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn exec_task_timeout_kills_the_task_and_what_it_started() {
+    let project = project();
+    let output = cirrus()
+        .current_dir(project.path())
+        .args(["workflow", "exec", &path("sleeper.json"), "--input", "-"])
+        .write_stdin(r#"{"timeout": 1}"#)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(outcome["error"], "States.Timeout");
+    let pid = sleeper_pid(project.path());
+    assert!(
+        gone(&pid),
+        "the task's background process {pid} outlived the timeout"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn exec_interrupted_kills_the_running_tasks() {
+    let project = project();
+    let input = project.path().join("input.json");
+    fs::write(&input, r#"{"timeout": 600}"#).unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cirrus"))
+        .current_dir(project.path())
+        .args(["workflow", "exec", &path("sleeper.json"), "--input"])
+        .arg(&input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cirrus starts");
+    let pid = sleeper_pid(project.path());
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert!(
+        gone(&pid),
+        "the task's background process {pid} outlived the interruption"
+    );
 }
