@@ -54,13 +54,16 @@ impl Flaky {
     }
 }
 
+/// An invoker shared with the test, which reads what it recorded.
+struct Shared<T>(Arc<T>);
+
 #[async_trait]
-impl Invoker for Arc<Flaky> {
+impl Invoker for Shared<Flaky> {
     async fn invoke(&self, input: Value, _: &Invocation) -> Result<Value, Failure> {
-        let mut calls = self.calls.lock().unwrap();
+        let mut calls = self.0.calls.lock().unwrap();
         calls.push(Instant::now());
-        if calls.len() <= self.failures {
-            Err(Failure::new(self.error, format!("call {}", calls.len())))
+        if calls.len() <= self.0.failures {
+            Err(Failure::new(self.0.error, format!("call {}", calls.len())))
         } else {
             Ok(input)
         }
@@ -95,12 +98,12 @@ struct Gauge {
 }
 
 #[async_trait]
-impl Invoker for Arc<Gauge> {
+impl Invoker for Shared<Gauge> {
     async fn invoke(&self, input: Value, _: &Invocation) -> Result<Value, Failure> {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
+        let now = self.0.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0.peak.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(10)).await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
         Ok(input)
     }
 }
@@ -115,21 +118,30 @@ async fn run(tasks: Tasks, definition: Value, input: Value) -> Execution {
         .await
 }
 
+/// A Task state with `retry` and `catch`, plus the catchers' targets `Caught` and `Other`
+/// when `catch` names them (an unreachable state would be invalid).
 fn task_with(retry: Value, catch: Value) -> Value {
-    json!({
-        "StartAt": "T",
-        "States": {
-            "T": { "Type": "Task", "Resource": "flaky", "Retry": retry, "Catch": catch, "End": true },
-            "Caught": { "Type": "Pass", "End": true },
-            "Other": { "Type": "Pass", "Result": "other", "End": true }
-        }
-    })
+    let mut states = serde_json::Map::new();
+    let task =
+        json!({ "Type": "Task", "Resource": "flaky", "Retry": retry, "Catch": catch, "End": true });
+    states.insert("T".into(), task);
+    let targets = catch.to_string();
+    if targets.contains("\"Caught\"") {
+        states.insert("Caught".into(), json!({ "Type": "Pass", "End": true }));
+    }
+    if targets.contains("\"Other\"") {
+        states.insert(
+            "Other".into(),
+            json!({ "Type": "Pass", "Result": "other", "End": true }),
+        );
+    }
+    json!({ "StartAt": "T", "States": states })
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_waits_interval_times_backoff_capped_by_max_delay() {
     let flaky = Arc::new(Flaky::new("Boom", 4));
-    let tasks = Tasks::default().with("flaky", flaky.clone());
+    let tasks = Tasks::default().with("flaky", Shared(flaky.clone()));
     let retry = json!([{ "ErrorEquals": ["Boom"], "IntervalSeconds": 2, "BackoffRate": 3.0,
                          "MaxAttempts": 4, "MaxDelaySeconds": 20 }]);
     let execution = run(tasks, task_with(retry, json!([])), json!({"k": 1})).await;
@@ -155,7 +167,7 @@ async fn retry_waits_interval_times_backoff_capped_by_max_delay() {
 #[tokio::test(start_paused = true)]
 async fn full_jitter_never_waits_longer_than_the_backoff() {
     let flaky = Arc::new(Flaky::new("Boom", 3));
-    let tasks = Tasks::default().with("flaky", flaky.clone());
+    let tasks = Tasks::default().with("flaky", Shared(flaky.clone()));
     let retry = json!([{ "ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "BackoffRate": 1.0,
                          "MaxAttempts": 3, "JitterStrategy": "FULL" }]);
     let execution = run(tasks, task_with(retry, json!([])), json!({})).await;
@@ -169,7 +181,7 @@ async fn full_jitter_never_waits_longer_than_the_backoff() {
 #[tokio::test(start_paused = true)]
 async fn exhausted_retries_go_to_the_first_matching_catcher() {
     let flaky = Arc::new(Flaky::new("Boom", 10));
-    let tasks = Tasks::default().with("flaky", flaky.clone());
+    let tasks = Tasks::default().with("flaky", Shared(flaky.clone()));
     let retry = json!([
         { "ErrorEquals": ["Boom"], "MaxAttempts": 2, "IntervalSeconds": 1 },
         { "ErrorEquals": ["States.ALL"], "MaxAttempts": 5 }
@@ -191,7 +203,7 @@ async fn exhausted_retries_go_to_the_first_matching_catcher() {
 
 #[tokio::test(start_paused = true)]
 async fn runtime_errors_are_never_retried_or_caught() {
-    let tasks = Tasks::default().with("flaky", Arc::new(Flaky::new("Boom", 0)));
+    let tasks = Tasks::default().with("flaky", Shared(Arc::new(Flaky::new("Boom", 0))));
     let mut definition = task_with(
         json!([{ "ErrorEquals": ["States.ALL"] }]),
         json!([{ "ErrorEquals": ["States.ALL"], "Next": "Caught" }]),
@@ -277,7 +289,7 @@ fn map_over(tasks_resource: &str, max_concurrency: u64) -> Value {
 async fn map_runs_at_most_max_concurrency_iterations_at_once() {
     for (limit, expected) in [(3, 3), (0, 40), (1, 1)] {
         let gauge = Arc::new(Gauge::default());
-        let tasks = Tasks::default().with("gauge", gauge.clone());
+        let tasks = Tasks::default().with("gauge", Shared(gauge.clone()));
         let items: Vec<Value> = (0..100).map(|i| json!(i)).collect();
         let execution = run(tasks, map_over("gauge", limit), json!({ "items": items })).await;
         assert_eq!(
@@ -372,8 +384,9 @@ async fn nested_parallel_runs() {
     // 30 levels of Parallel, each with one branch holding the next level.
     let mut inner =
         json!({ "StartAt": "Leaf", "States": { "Leaf": { "Type": "Pass", "End": true } } });
-    for _ in 0..30 {
-        inner = json!({ "StartAt": "P", "States": { "P": {
+    for level in 0..30 {
+        let name = format!("P{level}");
+        inner = json!({ "StartAt": name, "States": { name.clone(): {
             "Type": "Parallel", "Branches": [inner], "OutputPath": "$[0]", "End": true } } });
     }
     let execution = run(Tasks::default(), inner, json!({"deep": true})).await;

@@ -56,7 +56,7 @@ async fn run_loop(
             Step::End(output) => return Ok(output),
         }
         transitions = transitions.wrapping_add(1);
-        if transitions % YIELD_EVERY == 0 {
+        if transitions.is_multiple_of(YIELD_EVERY) {
             tokio::task::yield_now().await;
         }
     }
