@@ -1,9 +1,9 @@
 //! Choice rules: comparisons, `Is…` tests and `And`/`Or`/`Not`.
 //!
 //! [`Condition::evaluate`] decides whether a rule holds for a state's input. The operators'
-//! semantics are split by concept: [`compare`] (the `String…`, `Numeric…`, `Boolean…` and
-//! `Timestamp…` comparisons), [`matches`] (`StringMatches`), [`timestamp`] (what counts as a
-//! timestamp) and [`display`] (a short, readable rendering of a condition, for graphs and
+//! semantics are split by concept: `compare` (the `String…`, `Numeric…`, `Boolean…` and
+//! `Timestamp…` comparisons), `matches` (`StringMatches`), `timestamp` (what counts as a
+//! timestamp) and `display` (a short, readable rendering of a condition, for graphs and
 //! logs).
 //!
 //! Evaluation follows the ASL specification and AWS Step Functions:

@@ -1,6 +1,6 @@
 //! Drawings of a state machine: Graphviz DOT ([`to_dot`]) and Mermaid ([`to_mermaid`]).
 //!
-//! Both draw the same graph, built once by [`Scope::of`]:
+//! Both draw the same graph, built once by `Scope::of`:
 //! - every state, labelled with its name and type, shaped by type (Choice a diamond, Wait a
 //!   hexagon, Succeed and Fail terminal shapes, …);
 //! - `Next` edges (solid), Choice rules (labelled with the condition, shortened) and `Default`

@@ -316,7 +316,9 @@ fn type_tests() {
         "time": "2016-03-14T01:59:00Z", "lowercase": "2016-03-14t01:59:00z",
         "object": {}, "array": []
     });
-    let table: [(&str, fn(bool) -> Test, &[&str]); 5] = [
+    /// A test's name, its constructor, and the members it holds for.
+    type Row = (&'static str, fn(bool) -> Test, &'static [&'static str]);
+    let table: [Row; 5] = [
         ("IsNull", Test::IsNull, &["$.null"]),
         ("IsNumeric", Test::IsNumeric, &["$.int", "$.float"]),
         (
