@@ -1,6 +1,7 @@
 //! Golden drawings of small machines, escaping, nested clusters, and (when Graphviz is
 //! installed) that `dot` renders the output.
 
+mod corpus;
 mod machines;
 
 use super::{to_dot, to_mermaid};
