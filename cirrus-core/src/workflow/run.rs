@@ -8,6 +8,7 @@ use super::model::{
     Amount, FailState, IoPaths, PassState, ResultHandling, State, StateKind, StateMachine, Text,
     Transition, WaitFor, WaitState,
 };
+use super::choice::parse_timestamp;
 use super::retry::{RetryState, catcher};
 use super::runtime::{Runtime, StateContext, detail};
 use super::{concurrent, task_state};
@@ -313,7 +314,7 @@ async fn run_wait(wait: &WaitState, raw: Value, context: &Value) -> Result<Value
             let value = data::select(path, "TimestampPath", &effective, context)?;
             let until = value
                 .as_str()
-                .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+                .and_then(parse_timestamp)
                 .ok_or_else(|| {
                     Failure::runtime(format!(
                         "TimestampPath '{path}' must select an RFC 3339 timestamp, got {}",
