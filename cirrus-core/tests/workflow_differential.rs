@@ -57,11 +57,7 @@ async fn corpus_on_our_engine_and_on_moto() {
     moto::enable_execution(server).expect("turn on moto's Step Functions execution");
     let sfn = moto::Sfn::new(server).await;
 
-    let on_moto = join_all(
-        cases
-            .iter()
-            .map(|case| sfn.run(&case.name, &case.definition, &case.input, POLL, LIMIT)),
-    );
+    let on_moto = join_all(cases.iter().map(|case| run_on_moto(&sfn, case)));
     let on_ours = join_all(
         cases
             .iter()
@@ -99,6 +95,18 @@ async fn corpus_on_our_engine_and_on_moto() {
         failing.len(),
         cases.len()
     );
+}
+
+/// Creates a state machine for the case and runs it once. A rejected definition is a
+/// `REJECTED` outcome.
+async fn run_on_moto(sfn: &moto::Sfn, case: &Case) -> Outcome {
+    match sfn.create(&case.name, &case.definition).await {
+        Ok(machine) => {
+            sfn.run_on(&machine, &case.name, &case.input, POLL, LIMIT)
+                .await
+        }
+        Err(message) => Outcome::other("REJECTED", message),
+    }
 }
 
 /// `runs` and the time from `started` to when it completed.

@@ -129,21 +129,17 @@ impl Sfn {
         }
     }
 
-    /// Creates a state machine for `definition`, runs it once on `input` and waits for the
-    /// end. A rejected definition is a `REJECTED` outcome.
-    pub async fn run(
+    /// Runs the state machine `machine` once on `input`, as an execution named `name`, and
+    /// waits for the end.
+    pub async fn run_on(
         &self,
+        machine: &str,
         name: &str,
-        definition: &Value,
         input: &Value,
         every: Duration,
         limit: Duration,
     ) -> Outcome {
-        let machine = match self.create(name, definition).await {
-            Ok(machine) => machine,
-            Err(message) => return Outcome::other("REJECTED", message),
-        };
-        match self.start(&machine, name, input).await {
+        match self.start(machine, name, input).await {
             Ok(execution) => self.wait(&execution, every, limit).await,
             Err(message) => Outcome::other("ERROR", message),
         }
