@@ -2,8 +2,9 @@
 # The main job: install what is missing, build `cirrus`, and run a payload demo on generated
 # data. Usage: scripts/demo.sh [N]   (N payloads to generate, default 2000)
 #
-# Until the local pipeline exists (later issues), the demo exercises the payload tools:
-# templating, validation, IDs, chaining with fan-out and chain_filter, and the JSON Schema.
+# Until the local pipeline exists (later issues), the demo exercises the payload tools
+# (templating, validation, IDs, chaining with fan-out and chain_filter, the JSON Schema) and
+# the local workflow engine (an ASL state machine with a Map and a subprocess task).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
@@ -48,5 +49,25 @@ step "7. Validate them all as JSON Lines, and count by status"
 
 step "8. The payload JSON Schema (first lines)"
 "$cirrus" payload schema | head -n 12
+
+project=docs/examples/workflow
+cirrus_abs="$PWD/$cirrus"
+work_abs="$PWD/$work"
+
+step "9. Validate an ASL workflow (cirrus workflow validate)"
+(cd "$project" && "$cirrus_abs" workflow validate workflow.json)
+
+step "10. Run it locally: a Map classifies bands, a Python subprocess task summarizes them"
+(cd "$project" && "$cirrus_abs" workflow exec workflow.json --input input.json --history \
+  2> "$work_abs/history.ndjson")
+python3 -c "import sys, json, collections; print('history:', dict(collections.Counter(json.loads(l)['type'] for l in open(sys.argv[1]))))" \
+  "$work/history.ndjson" >&2
+
+step "11. A failing run: the error and cause on stdout (exit 1)"
+echo '{"scene": "empty", "bands": []}' \
+  | (cd "$project" && "$cirrus_abs" workflow exec workflow.json --input -) || echo "(exit $? as expected)" >&2
+
+step "12. The workflow drawn as Mermaid (first lines)"
+"$cirrus" workflow graph --mermaid "$project/workflow.json" | head -n 8
 
 printf '\ndemo done: outputs in %s\n' "$work" >&2

@@ -325,7 +325,9 @@ async fn run_wait(wait: &WaitState, raw: Value, context: &Value) -> Result<Value
         }
     };
     drop(effective);
-    tokio::time::sleep(duration).await;
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
     pass_through(&wait.io, raw, context)
 }
 
