@@ -150,10 +150,9 @@ pub(super) fn choice_state(
             .collect();
         parsed.into_iter().collect::<Option<Vec<ChoiceRule>>>()
     });
-    if !fields.has("Choices") || !fields.get("Choices").is_some_and(Value::is_array) {
-        // Without rules there is nothing to follow: do not also report an endless loop.
-        links.ends = true;
-    }
+    // A state whose rules could not all be read counts as an end, so that its problems
+    // are not reported again as an endless loop.
+    links.ends |= choices.is_none();
     Some(ChoiceState {
         io,
         choices: choices?,

@@ -100,21 +100,23 @@ impl<'a> Fields<'a> {
         both
     }
 
-    /// Which of `keys` is present; a problem (at the object) when none is, and at each one
-    /// after the first when several are.
+    /// Which one of `keys` is present; a problem (at the object) when none is, and at each
+    /// one after the first when several are (then `None` too).
     pub fn one_of(&self, ctx: &mut Ctx, keys: &[&'static str]) -> Option<&'static str> {
         let mut present = keys.iter().copied().filter(|key| self.has(key));
         let Some(first) = present.next() else {
             ctx.problem(&self.path, format!("one of {} is required", list(keys)));
             return None;
         };
+        let mut alone = true;
         for other in present {
             ctx.problem(
                 self.at(other),
                 format!("cannot be used together with `{first}`"),
             );
+            alone = false;
         }
-        Some(first)
+        alone.then_some(first)
     }
 }
 

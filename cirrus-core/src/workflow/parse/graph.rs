@@ -68,13 +68,19 @@ pub(super) fn check(start_at: Option<(&str, String)>, nodes: &[Node], scope: &st
     };
 
     // Resolved transitions, forwards and backwards.
+    // A state with a transition that names no state counts as an end: its problem is
+    // reported once, not again as an endless loop.
     let mut forward: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     let mut backward: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut ends: Vec<bool> = nodes.iter().map(|node| node.links.ends).collect();
     for (from, node) in nodes.iter().enumerate() {
         for edge in &node.links.edges {
-            if let Some(to) = resolve(&edge.target, &edge.path, ctx) {
-                forward[from].push(to);
-                backward[to].push(from);
+            match resolve(&edge.target, &edge.path, ctx) {
+                Some(to) => {
+                    forward[from].push(to);
+                    backward[to].push(from);
+                }
+                None => ends[from] = true,
             }
         }
     }
@@ -86,10 +92,10 @@ pub(super) fn check(start_at: Option<(&str, String)>, nodes: &[Node], scope: &st
     };
 
     let reachable = walk([start], &forward);
-    let ends = nodes
+    let ends = ends
         .iter()
         .enumerate()
-        .filter(|(_, node)| node.links.ends)
+        .filter(|(_, end)| **end)
         .map(|(i, _)| i);
     let can_end = walk(ends, &backward);
     for (i, node) in nodes.iter().enumerate() {

@@ -18,8 +18,11 @@ pub(super) enum Scope {
     /// One of a Parallel state's `Branches`.
     Branch,
     /// A Map state's `ItemProcessor` (which may have `ProcessorConfig`, checked by the Map
-    /// state) or `Iterator`.
+    /// state).
     Processor,
+    /// A Map state's `Iterator`, the older name of `ItemProcessor`, without
+    /// `ProcessorConfig`.
+    Iterator,
 }
 
 impl Scope {
@@ -32,12 +35,33 @@ impl Scope {
         }
     }
 
-    /// "this machine", "this branch", …: where a transition must stay.
+    /// What the machine is, for messages: "there is no state \"X\" in this branch".
     fn name(self) -> &'static str {
         match self {
             Scope::Top => "state machine",
             Scope::Branch => "branch",
-            Scope::Processor => "item processor",
+            Scope::Processor | Scope::Iterator => "item processor",
+        }
+    }
+
+    /// The message for member `key`, which this machine does not have.
+    fn reject(self, key: &str) -> String {
+        let (what, members) = match self {
+            Scope::Processor => (
+                "an item processor",
+                "`StartAt`, `States`, `Comment` and `ProcessorConfig`",
+            ),
+            Scope::Iterator => ("an `Iterator`", "`StartAt`, `States` and `Comment`"),
+            Scope::Top | Scope::Branch => ("a branch", "`StartAt`, `States` and `Comment`"),
+        };
+        match (self, key) {
+            (Scope::Iterator, "ProcessorConfig") => {
+                "is not allowed in an `Iterator` (an `ItemProcessor` has it)".into()
+            }
+            (_, "Version" | "TimeoutSeconds" | "QueryLanguage" | "ProcessorConfig") => {
+                format!("is not allowed in {what} (only {members} are)")
+            }
+            _ => fields::unsupported(key),
         }
     }
 }
@@ -51,17 +75,7 @@ pub(super) fn machine(
     ctx: &mut Ctx,
 ) -> Option<StateMachine> {
     let fields = Fields::new(value, path, ctx)?;
-    fields.check_members(
-        ctx,
-        |key| scope.allows(key),
-        |key| match key {
-            "Version" | "TimeoutSeconds" | "QueryLanguage" | "ProcessorConfig" => format!(
-                "is not allowed in a {} (only `StartAt`, `States` and `Comment` are)",
-                scope.name()
-            ),
-            _ => fields::unsupported(key),
-        },
-    );
+    fields.check_members(ctx, |key| scope.allows(key), |key| scope.reject(key));
     let comment = fields.optional(ctx, "Comment", fields::string);
     let start_at = fields.required(ctx, "StartAt", fields::string);
     let mut timeout_seconds = None;

@@ -103,7 +103,11 @@ fn processor(
     if item_processor && let Some(config) = value.get("ProcessorConfig") {
         processor_config(config, child(&at, "ProcessorConfig"), ctx);
     }
-    machine(value, at, Scope::Processor, depth + 1, ctx).map(Arc::new)
+    let scope = match item_processor {
+        true => Scope::Processor,
+        false => Scope::Iterator,
+    };
+    machine(value, at, scope, depth + 1, ctx).map(Arc::new)
 }
 
 /// `ProcessorConfig`: only `"Mode": "INLINE"` runs locally.
