@@ -15,6 +15,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== fuzz target (build, then run once over the seeds)" >&2
 cargo build --quiet --release --manifest-path fuzz/Cargo.toml
 fuzz/target/release/payload -runs=0 fuzz/seeds/ 2>&1 | tail -n 2
+fuzz/target/release/workflow -runs=0 fuzz/seeds-workflow/ 2>&1 | tail -n 2
 echo "== cargo test (unit, integration, end-to-end and doc tests)" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::payload::problem::child;
+use crate::workflow::choice::parse_timestamp;
 use crate::workflow::intrinsic::Intrinsic;
 use crate::workflow::path::{Path, ReferencePath};
 use chrono::{DateTime, FixedOffset};
@@ -371,23 +372,15 @@ pub(super) fn expression(
     }
 }
 
-/// An ASL timestamp: RFC 3339 with an uppercase `T` between date and time and an uppercase
-/// `Z` when there is no numeric offset.
-pub(super) fn timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
-    let strict = text.as_bytes().get(10) == Some(&b'T') && !text.ends_with('z');
-    strict
-        .then(|| DateTime::parse_from_rfc3339(text).ok())
-        .flatten()
-}
-
-/// A member that must be an ASL timestamp.
+/// A member that must be an ASL timestamp (as the interpreter reads them: RFC 3339 with an
+/// uppercase `T` and `Z`).
 pub(super) fn timestamp_value(
     value: &Value,
     at: &str,
     ctx: &mut Ctx,
 ) -> Option<DateTime<FixedOffset>> {
     let text = string(value, at, ctx)?;
-    let parsed = timestamp(text);
+    let parsed = parse_timestamp(text);
     if parsed.is_none() {
         ctx.problem(
             at,
