@@ -37,6 +37,17 @@ use std::fmt;
 
 pub(crate) use filter::json_eq;
 
+/// The JSON number at the start of `text` (a literal in a filter or an intrinsic call), and
+/// its length in bytes; or the message for a malformed one.
+pub(crate) fn leading_number(text: &str) -> Result<(serde_json::Number, usize), String> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(text.len());
+    serde_json::from_str::<serde_json::Number>(&text[..end])
+        .map(|number| (number, end))
+        .map_err(|_| format!("'{}' is not a number", &text[..end]))
+}
+
 /// A syntax error in a path or intrinsic function: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {

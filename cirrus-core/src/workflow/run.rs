@@ -1,6 +1,7 @@
 //! The interpreter loop: one state after another, with each state's data flow, `Retry` and
 //! `Catch`.
 
+use super::choice::parse_timestamp;
 use super::data::{self, evaluate, input_path, output_path, result_path};
 use super::error::{Failure, names};
 use super::history::EventKind;
@@ -8,7 +9,6 @@ use super::model::{
     Amount, FailState, IoPaths, PassState, ResultHandling, State, StateKind, StateMachine, Text,
     Transition, WaitFor, WaitState,
 };
-use super::choice::parse_timestamp;
 use super::retry::{RetryState, catcher};
 use super::runtime::{Runtime, StateContext, detail};
 use super::{concurrent, task_state};
@@ -141,42 +141,42 @@ async fn run_state<'m>(
             Step::Next(next, output)
         }
         StateKind::Task(task) => {
-            let handling = &task.result;
+            let (handling, transition) = (&task.result, &task.transition);
             let mut retries = RetryState::new(&handling.retry);
             loop {
                 let token = state.uses_context.then(|| rt.task_token());
                 let context = context(retries.total, token.as_deref());
                 let result = task_state::attempt(rt, name, task, &raw, &context).await;
-                match handle(rt, name, handling, &mut retries, &raw, result).await? {
-                    Handled::Retry => {}
-                    Handled::Output(output) => break Step::from(&task.transition, output),
-                    Handled::Caught(next, output) => break Step::Next(next, output),
+                if let Some(step) =
+                    handle(rt, name, handling, transition, &mut retries, &raw, result).await?
+                {
+                    break step;
                 }
             }
         }
         StateKind::Parallel(parallel) => {
-            let handling = &parallel.result;
+            let (handling, transition) = (&parallel.result, &parallel.transition);
             let mut retries = RetryState::new(&handling.retry);
             loop {
                 let context = context(retries.total, None);
                 let result = concurrent::parallel(rt, name, parallel, &raw, &context).await;
-                match handle(rt, name, handling, &mut retries, &raw, result).await? {
-                    Handled::Retry => {}
-                    Handled::Output(output) => break Step::from(&parallel.transition, output),
-                    Handled::Caught(next, output) => break Step::Next(next, output),
+                if let Some(step) =
+                    handle(rt, name, handling, transition, &mut retries, &raw, result).await?
+                {
+                    break step;
                 }
             }
         }
         StateKind::Map(map) => {
-            let handling = &map.result;
+            let (handling, transition) = (&map.result, &map.transition);
             let mut retries = RetryState::new(&handling.retry);
             loop {
                 let context = context(retries.total, None);
                 let result = concurrent::map(rt, name, state, map, &raw, &context).await;
-                match handle(rt, name, handling, &mut retries, &raw, result).await? {
-                    Handled::Retry => {}
-                    Handled::Output(output) => break Step::from(&map.transition, output),
-                    Handled::Caught(next, output) => break Step::Next(next, output),
+                if let Some(step) =
+                    handle(rt, name, handling, transition, &mut retries, &raw, result).await?
+                {
+                    break step;
                 }
             }
         }
@@ -223,25 +223,19 @@ fn event_kinds(kind: &StateKind) -> (EventKind, Option<EventKind>) {
     }
 }
 
-/// What `Retry`/`Catch` made of an attempt.
-enum Handled<'m> {
-    Retry,
-    Output(Value),
-    Caught(&'m str, Value),
-}
-
-/// Records a failed attempt, then retries it (after the retrier's delay), catches it, or
-/// passes the failure on.
+/// What `Retry`/`Catch` make of an attempt: where to go next, or `None` to run it again
+/// (after the retrier's delay, already waited). An error nothing handles is returned.
 async fn handle<'m>(
     rt: &Runtime,
     name: &str,
     handling: &'m ResultHandling,
+    transition: &'m Transition,
     retries: &mut RetryState<'_>,
     raw: &Value,
     result: Result<Value, Failure>,
-) -> Result<Handled<'m>, Failure> {
+) -> Result<Option<Step<'m>>, Failure> {
     let failure = match result {
-        Ok(output) => return Ok(Handled::Output(output)),
+        Ok(output) => return Ok(Some(Step::from(transition, output))),
         Err(failure) => failure,
     };
     rt.record(
@@ -257,7 +251,7 @@ async fn handle<'m>(
         });
         rt.record(EventKind::StateRetryScheduled, Some(name), Some(details))?;
         tokio::time::sleep(retry.delay).await;
-        return Ok(Handled::Retry);
+        return Ok(None);
     }
     let Some((index, catcher)) = catcher(&handling.catch, &failure) else {
         return Err(failure);
@@ -269,7 +263,7 @@ async fn handle<'m>(
     )?;
     let details = json!({ "catcher": index, "next": catcher.next, "error": failure.error, "cause": failure.cause });
     rt.record(EventKind::StateCaught, Some(name), Some(details))?;
-    Ok(Handled::Caught(&catcher.next, output))
+    Ok(Some(Step::Next(&catcher.next, output)))
 }
 
 pub(crate) fn failure_details(failure: &Failure) -> Value {
@@ -312,15 +306,12 @@ async fn run_wait(wait: &WaitState, raw: Value, context: &Value) -> Result<Value
         WaitFor::Timestamp(until) => until_now(until.with_timezone(&Utc)),
         WaitFor::TimestampPath(path) => {
             let value = data::select(path, "TimestampPath", &effective, context)?;
-            let until = value
-                .as_str()
-                .and_then(parse_timestamp)
-                .ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "TimestampPath '{path}' must select an RFC 3339 timestamp, got {}",
-                        data::compact(&value)
-                    ))
-                })?;
+            let until = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "TimestampPath '{path}' must select an RFC 3339 timestamp, got {}",
+                    data::compact(&value)
+                ))
+            })?;
             until_now(until.with_timezone(&Utc))
         }
     };

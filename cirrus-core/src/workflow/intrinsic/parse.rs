@@ -3,7 +3,7 @@
 use super::array::integer_argument;
 use super::functions::{DEEP_MERGE_UNSUPPORTED, hash_algorithm_problem};
 use super::{Arg, Call, Expect, Function, MAX_NESTING, Piece, StringLiteral};
-use crate::workflow::path::{Path, SyntaxError};
+use crate::workflow::path::{Path, SyntaxError, leading_number};
 use serde_json::Value;
 
 /// Parses a whole intrinsic call (surrounding whitespace allowed).
@@ -128,12 +128,8 @@ impl CallParser<'_> {
                 Ok(Arg::Path(path))
             }
             Some('-' | '0'..='9') => {
-                let rest = &self.text[start..];
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
-                    .unwrap_or(rest.len());
-                let number = serde_json::from_str::<serde_json::Number>(&rest[..end])
-                    .map_err(|_| self.error(format!("'{}' is not a number", &rest[..end])))?;
+                let (number, end) =
+                    leading_number(&self.text[start..]).map_err(|message| self.error(message))?;
                 self.pos += end;
                 Ok(Arg::Literal(Value::Number(number)))
             }

@@ -2,7 +2,7 @@
 
 use super::SyntaxError;
 use super::parse::{MAX_NESTING, Parser, Step};
-use super::select;
+use super::{leading_number, select};
 use regex::Regex;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -170,12 +170,8 @@ impl Parser<'_> {
             Some(b'$') => Ok(Operand::Root(steps(self)?)),
             Some(b'\'' | b'"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
             Some(b'-' | b'0'..=b'9') => {
-                let rest = &self.text[start..];
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
-                    .unwrap_or(rest.len());
-                let number = serde_json::from_str::<serde_json::Number>(&rest[..end])
-                    .map_err(|_| self.error(format!("'{}' is not a number", &rest[..end])))?;
+                let (number, end) =
+                    leading_number(&self.text[start..]).map_err(|message| self.error(message))?;
                 self.pos += end;
                 Ok(Operand::Literal(Value::Number(number)))
             }
