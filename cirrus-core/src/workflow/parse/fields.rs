@@ -293,11 +293,11 @@ pub(super) fn io_path(fields: &Fields, key: &str, ctx: &mut Ctx) -> Option<Path>
 
 /// `ResultPath` of a state or a catcher: a reference path, or `null`. Absent is `$`.
 pub(super) fn result_path(fields: &Fields, ctx: &mut Ctx) -> Option<ReferencePath> {
-    let at = fields.at("ResultPath");
     match fields.get("ResultPath") {
         None => Some(ReferencePath::root()),
         Some(Value::Null) => None,
         Some(value) => {
+            let at = fields.at("ResultPath");
             let text = string(value, &at, ctx)?;
             match ReferencePath::parse(text) {
                 Ok(path) => Some(path),

@@ -2,11 +2,12 @@
 //! fixture folders (`tests/asl/`) cover many more invalid definitions by path only.
 
 use crate::Error;
-use crate::workflow::choice::{Comparison, Condition, Operand, Test};
 use crate::workflow::model::{
-    Amount, Jitter, StateKind, StateMachine, Template, TemplateValue, Text, Transition, WaitFor,
+    Amount, Jitter, StateKind, StateMachine, Template, Text, Transition, WaitFor,
 };
 use serde_json::{Value, json};
+
+mod expressions;
 
 /// The problems of an invalid definition, as `path: message`.
 fn problems(definition: Value) -> Vec<String> {
@@ -372,140 +373,68 @@ fn wait_and_fail() {
 }
 
 #[test]
-fn choice_rules() {
-    let machine = parse(json!({
-        "StartAt": "C",
-        "States": {
-            "C": {"Type": "Choice", "Default": "D", "Choices": [
-                {"And": [
-                    {"Variable": "$.a", "StringEquals": "x"},
-                    {"Not": {"Variable": "$.b", "NumericGreaterThanPath": "$.c"}}
-                ], "Next": "D"},
-                {"Variable": "$.t", "IsTimestamp": true, "Next": "D", "Comment": "ok"}
-            ]},
-            "D": {"Type": "Succeed"}
-        }
-    }));
-    let StateKind::Choice(choice) = &machine.states["C"].kind else {
-        panic!("not a Choice");
+fn map_fields() {
+    let machine = parse(one_state(json!({
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "Parameters": {"v.$": "$$.Map.Item.Value"},
+        "MaxConcurrency": 0,
+        "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}},
+        "End": true
+    })));
+    let StateKind::Map(map) = &machine.states["A"].kind else {
+        panic!("not a Map");
     };
-    assert_eq!(choice.default.as_deref(), Some("D"));
-    let Condition::And(rules) = &choice.choices[0].condition else {
-        panic!("not an And");
-    };
-    assert!(
-        matches!(&rules[0], Condition::Test { variable, test: Test::Compare {
-        op: Comparison::StringEquals, operand: Operand::Literal(Value::String(s)) } }
-        if variable.as_str() == "$.a" && s == "x")
-    );
-    assert!(
-        matches!(&rules[1], Condition::Not(inner) if matches!(**inner, Condition::Test {
-        test: Test::Compare { op: Comparison::NumericGreaterThan, operand: Operand::Path(_) }, .. }))
-    );
-    assert!(matches!(
-        choice.choices[1].condition,
-        Condition::Test {
-            test: Test::IsTimestamp(true),
-            ..
-        }
-    ));
+    assert_eq!(map.items_path.as_str(), "$.items");
+    assert!(matches!(map.item_selector, Some(Template::Object(_))));
+    assert!(matches!(map.max_concurrency, Some(Amount::Literal(0))));
+    assert_eq!(map.processor.start_at, "I");
+    assert_eq!(map.transition, Transition::End);
 
     assert_eq!(
-        problems(with_end(json!({"Type": "Choice", "Choices": [
-            {"Variable": "$.a", "Next": "B"},
-            {"Variable": "$.a", "StringEquals": 1, "NumericEquals": 1, "Next": "B"},
-            {"And": [], "Next": "B"},
-            {"Or": [{"Variable": "$.a", "IsNull": "yes", "Next": "B"}], "Variable": "$.a", "Next": "B"},
-            {"Not": {"Variable": "$.a", "TimestampEquals": "yesterday"}},
-            {"Variable": "a", "BooleanEquals": true, "Next": "B"}
-        ]}))),
+        problems(one_state(json!({
+            "Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}},
+                              "ProcessorConfig": {"Mode": "DISTRIBUTED"}},
+            "ToleratedFailureCount": 1
+        }))),
         [
-            "$.States.A.Choices[0]: a Choice rule needs a comparison operator (with `Variable`), \
-             or `And`, `Or` or `Not`",
-            "$.States.A.Choices[1].NumericEquals: a Choice rule has exactly one comparison \
-             operator, and this one has `StringEquals`",
-            "$.States.A.Choices[1].StringEquals: must be a string, got 1",
-            "$.States.A.Choices[2].And: must not be empty",
-            "$.States.A.Choices[3].Variable: cannot be used together with `Or`",
-            "$.States.A.Choices[3].Or[0].Next: only a top-level Choice rule has `Next`",
-            "$.States.A.Choices[3].Or[0].IsNull: must be a boolean, got \"yes\"",
-            "$.States.A.Choices[4].Next: is required",
-            "$.States.A.Choices[4].Not.TimestampEquals: must be an RFC 3339 timestamp such as \
-             \"2016-03-14T01:59:00Z\", got \"yesterday\"",
-            "$.States.A.Choices[5].Variable: invalid path \"a\": at character 0: a path starts \
-             with '$'",
+            "$.States.A.ToleratedFailureCount: distributed Map only, not supported by the local \
+             engine",
+            "$.States.A.ItemProcessor.ProcessorConfig.Mode: distributed Map is not supported by \
+             the local engine",
         ]
     );
     assert_eq!(
-        problems(one_state(
-            json!({"Type": "Choice", "Choices": [], "Next": "A"})
-        )),
+        problems(one_state(json!({
+            "Type": "Map", "End": true,
+            "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}},
+                         "ProcessorConfig": {"Mode": "INLINE"}}
+        }))),
         [
-            "$.States.A.Next: a Choice state has no `Next` or `End`: its rules and `Default` \
-             choose the next state",
-            "$.States.A.Choices: must not be empty",
+            "$.States.A.Iterator.ProcessorConfig: is not allowed in an `Iterator` (an \
+             `ItemProcessor` has it)"
         ]
     );
 }
 
 #[test]
-fn templates() {
-    let machine = parse(one_state(json!({
-        "Type": "Pass",
-        "Parameters": {
-            "static": {"a": [1, 2]},
-            "input.$": "$.x",
-            "nested": {"list": [1, {"ctx.$": "$$.Execution.Id"}]}
-        },
-        "End": true
-    })));
-    let state = &machine.states["A"];
-    assert!(state.uses_context);
-    let StateKind::Pass(pass) = &state.kind else {
-        panic!("not a Pass");
-    };
-    let Some(Template::Object(members)) = &pass.parameters else {
-        panic!("not a dynamic object: {:?}", pass.parameters);
-    };
-    let names: Vec<&str> = members.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["static", "input", "nested"]);
-    assert!(matches!(&members[0].1,
-        TemplateValue::Template(Template::Literal(v)) if *v == json!({"a": [1, 2]})));
-    assert!(matches!(&members[1].1, TemplateValue::Path(p) if p.as_str() == "$.x"));
-    let TemplateValue::Template(Template::Object(nested)) = &members[2].1 else {
-        panic!("nested is not dynamic");
-    };
-    let TemplateValue::Template(Template::Array(list)) = &nested[0].1 else {
-        panic!("list is not dynamic");
-    };
-    assert!(matches!(&list[0], Template::Literal(v) if *v == json!(1)));
-    assert!(matches!(&list[1], Template::Object(_)));
-
-    let machine = parse(one_state(
-        json!({"Type": "Pass", "Parameters": [1, "$.x"], "End": true}),
-    ));
-    let StateKind::Pass(pass) = &machine.states["A"].kind else {
-        panic!("not a Pass");
-    };
-    assert!(matches!(&pass.parameters, Some(Template::Literal(v)) if *v == json!([1, "$.x"])));
-    assert!(!machine.states["A"].uses_context);
-
-    let bad_path = "$..[?(";
-    let path_error = crate::workflow::path::Path::parse(bad_path).expect_err("the path is invalid");
+fn branches_stay_in_their_branch() {
     assert_eq!(
-        problems(one_state(json!({
-            "Type": "Task", "Resource": "x", "End": true,
-            "Parameters": {"a": 1, "a.$": "$.a", "b": [{"c.$": 5}], "d.$": bad_path},
-            "ResultSelector": [1]
-        }))),
+        problems(json!({
+            "StartAt": "P",
+            "States": {
+                "P": {"Type": "Parallel", "Next": "After", "Branches": [
+                    {"StartAt": "In", "States": {"In": {"Type": "Pass", "Next": "After"}},
+                     "Version": "1.0"}
+                ]},
+                "After": {"Type": "Succeed"}
+            }
+        })),
         [
-            "$.States.A.Parameters['a.$']: the member \"a\" is defined twice (once with `.$`)"
-                .to_string(),
-            "$.States.A.Parameters.b[0]['c.$']: must be a string (a path or an intrinsic \
-             function call: the name ends in `.$`), got 5"
-                .to_string(),
-            format!("$.States.A.Parameters['d.$']: invalid path {bad_path:?}: {path_error}"),
-            "$.States.A.ResultSelector: must be an object, got an array".to_string(),
+            "$.States.P.Branches[0].Version: is not allowed in a branch (only `StartAt`, \
+             `States` and `Comment` are)",
+            "$.States.P.Branches[0].States.In.Next: there is no state \"After\" in this branch",
         ]
     );
 }
