@@ -275,6 +275,57 @@ fn nesting_is_bounded() {
     drop_deep(deep);
 }
 
+/// A Pass state with `Parameters` and `Result` 10,000 levels deep, and a Choice rule 10,000
+/// `Not`s deep: each one clean problem, no stack overflow.
+#[test]
+fn deep_rules_and_templates_are_bounded() {
+    let mut template = json!({"leaf.$": "$.x"});
+    let mut result = json!(1);
+    let mut rule = json!({"Variable": "$.x", "IsNull": true});
+    for _ in 0..10_000 {
+        let mut object = Map::new();
+        object.insert("deeper".into(), template);
+        template = Value::Object(object);
+        result = Value::Array(vec![result]);
+        let mut not = Map::new();
+        not.insert("Not".into(), rule);
+        rule = Value::Object(not);
+    }
+    let mut top_rule = rule;
+    top_rule["Next"] = json!("End");
+    let mut pass = json!({"Type": "Pass", "Next": "Choose"});
+    pass["Parameters"] = template;
+    pass["Result"] = result;
+    let mut choice = json!({"Type": "Choice", "Default": "End"});
+    choice["Choices"] = Value::Array(vec![top_rule]);
+    let mut states = Map::new();
+    states.insert("Deep".into(), pass);
+    states.insert("Choose".into(), choice);
+    states.insert("End".into(), json!({"Type": "Succeed"}));
+    let mut definition = json!({"StartAt": "Deep"});
+    definition["States"] = Value::Object(states);
+
+    let Err(Error::InvalidWorkflow(problems)) = StateMachine::from_value(&definition) else {
+        panic!("10,000 levels were accepted");
+    };
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    let expected = [
+        "a template may nest at most 128 levels deep",
+        "may nest at most 128 levels deep",
+        "Choice rules may nest at most 128 levels deep",
+    ];
+    assert_eq!(messages, expected);
+    let deep_parameters = "$.States.Deep.Parameters.deeper.deeper";
+    assert!(problems[0].path.starts_with(deep_parameters));
+    assert_eq!(problems[1].path, "$.States.Deep.Result");
+    assert!(
+        problems[2]
+            .path
+            .starts_with("$.States.Choose.Choices[0].Not.Not")
+    );
+    drop_deep(definition);
+}
+
 /// Words and values definitions are made of, so that random input gets past the first checks.
 fn asl_value() -> impl Strategy<Value = Value> {
     let key = prop::sample::select(vec![

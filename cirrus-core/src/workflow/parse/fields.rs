@@ -1,7 +1,7 @@
 //! Reading the members of a definition's JSON objects: each reader either returns the typed
 //! value or records a problem at the member's JSON path and returns `None`.
 
-use super::Ctx;
+use super::{Ctx, MAX_DEPTH};
 use crate::payload::problem::child;
 use crate::workflow::choice::parse_timestamp;
 use crate::workflow::intrinsic::Intrinsic;
@@ -154,6 +154,24 @@ pub(super) fn describe(value: &Value) -> String {
         }
         scalar => scalar.to_string(),
     }
+}
+
+/// A value kept as is (`Result`, `Credentials`): at most [`MAX_DEPTH`] levels deep, so that
+/// copying it cannot overflow the stack. Measured without recursion.
+pub(super) fn literal(value: &Value, at: &str, ctx: &mut Ctx) -> Option<Value> {
+    let mut stack = vec![(value, 0)];
+    while let Some((value, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            ctx.problem(at, format!("may nest at most {MAX_DEPTH} levels deep"));
+            return None;
+        }
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|item| (item, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|member| (member, depth + 1))),
+            _ => {}
+        }
+    }
+    Some(value.clone())
 }
 
 /// A string.

@@ -294,11 +294,12 @@ fn pass(fields: &Fields, ctx: &mut Ctx, links: &mut Links) -> Option<PassState> 
     let io = io_paths(fields, ctx);
     let parameters = fields.optional(ctx, "Parameters", template::template);
     let result_path = fields::result_path(fields, ctx);
+    let result = fields.optional(ctx, "Result", fields::literal);
     let transition = transition(fields, ctx, links);
     Some(PassState {
         io,
         parameters,
-        result: fields.get("Result").cloned(),
+        result,
         result_path,
         transition: transition?,
     })
@@ -333,7 +334,8 @@ fn task(fields: &Fields, ctx: &mut Ctx, links: &mut Links) -> Option<TaskState> 
         );
     }
     let credentials = fields.optional(ctx, "Credentials", |value, at, ctx| {
-        Fields::new(value, at.to_owned(), ctx).map(|_| value.clone())
+        Fields::new(value, at.to_owned(), ctx)?;
+        fields::literal(value, at, ctx)
     });
     let transition = transition(fields, ctx, links);
     Some(TaskState {
