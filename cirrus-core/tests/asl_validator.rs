@@ -4,8 +4,14 @@
 //!
 //! - the `definition` of each case in `tests/asl/corpus/`;
 //! - each `tests/asl/valid/*.json`, a `{"definition": ...}` wrapper or a bare definition;
-//! - each `*.json`, `*.yaml` or `*.yml` file under `workflows/` (at any depth) that is a
-//!   state machine, that is, an object with `StartAt` and `States`.
+//! - each `*.json`, `*.yaml` or `*.yml` file that is a state machine (an object with
+//!   `StartAt` and `States`) under `workflows/`, `docs/examples/` and the CLI's workflow
+//!   fixtures (`cirrus-cli/tests/fixtures/workflow/`, at any depth), except the fixtures
+//!   named `invalid*` or `malformed*`, which are broken on purpose.
+//!
+//! A definition whose Task resources are task names rather than ARNs (each mode resolves the
+//! name; `cirrus deploy` writes ARNs) is checked with asl-validator's ARN check off, and
+//! every other check on.
 //!
 //! All of them go through one `node` process running `tests/asl/validate.js`, with
 //! asl-validator 4.0.0 from `.tools/asl-validator`, which `scripts/install.sh` installs.
@@ -135,7 +141,19 @@ fn collect() -> (Vec<Entry>, Vec<String>) {
             Err(e) => problems.push(format!("{}: {e}", shown(&path))),
         }
     }
-    for path in files_below(&workspace_root().join("workflows")) {
+    let root = workspace_root();
+    let shipped = [
+        "workflows",
+        "docs/examples",
+        "cirrus-cli/tests/fixtures/workflow",
+    ]
+    .into_iter()
+    .flat_map(|dir| files_below(&root.join(dir)))
+    .filter(|path| {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        !(name.starts_with("invalid") || name.starts_with("malformed"))
+    });
+    for path in shipped {
         let extension = path.extension().and_then(|ext| ext.to_str()).unwrap_or("");
         match extension {
             "json" => match read_json(&path) {
@@ -147,10 +165,13 @@ fn collect() -> (Vec<Entry>, Vec<String>) {
                 Err(e) => problems.push(format!("{}: {e}", shown(&path))),
             },
             "yaml" | "yml" => match std::fs::read_to_string(&path) {
-                Ok(text) => entries.push(Entry {
-                    name: shown(&path),
-                    body: Body::Yaml(text),
-                }),
+                Ok(text) if text.contains("StartAt") && text.contains("States") => {
+                    entries.push(Entry {
+                        name: shown(&path),
+                        body: Body::Yaml(text),
+                    })
+                }
+                Ok(_) => {}
                 Err(e) => problems.push(format!("{}: cannot read: {e}", shown(&path))),
             },
             _ => {}
