@@ -52,6 +52,7 @@ impl Scope {
                 "`StartAt`, `States`, `Comment` and `ProcessorConfig`",
             ),
             Scope::Iterator => ("an `Iterator`", "`StartAt`, `States` and `Comment`"),
+            // The top level has every member these messages are about.
             Scope::Top | Scope::Branch => ("a branch", "`StartAt`, `States` and `Comment`"),
         };
         match (self, key) {
