@@ -310,20 +310,11 @@ fn task(fields: &Fields, ctx: &mut Ctx, links: &mut Links) -> Option<TaskState> 
     let resource = fields.required(ctx, "Resource", fields::non_empty_string);
     let parameters = fields.optional(ctx, "Parameters", template::template);
     let result = handling::result_handling(fields, ctx, links);
-    let timeout = amount(
-        fields,
-        ctx,
+    let [timeout, heartbeat] = [
         ("TimeoutSeconds", "TimeoutSecondsPath"),
-        1,
-        MAX_SECONDS,
-    );
-    let heartbeat = amount(
-        fields,
-        ctx,
         ("HeartbeatSeconds", "HeartbeatSecondsPath"),
-        1,
-        MAX_SECONDS,
-    );
+    ]
+    .map(|keys| amount(fields, ctx, keys, 1, MAX_SECONDS));
     if let (Some(Amount::Literal(heartbeat)), Some(Amount::Literal(timeout))) =
         (&heartbeat, &timeout)
         && heartbeat >= timeout
