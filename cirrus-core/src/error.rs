@@ -84,6 +84,19 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// The process queue failed: it could not be opened or migrated, a statement failed, or
+    /// the remote service returned an error.
+    #[error("queue ({backend}): {message}")]
+    Queue {
+        /// `sqlite` or `sqs`.
+        backend: &'static str,
+        /// What was being done, and what went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// A workflow definition is not valid Amazon States Language; every problem found is
     /// listed, each with the JSON path of the bad field.
     #[error("invalid workflow definition: {}", crate::payload::problems_summary(.0))]
@@ -105,6 +118,19 @@ impl Error {
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Error {
         Error::StateDb {
+            backend,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A [`Error::Queue`] error with a source.
+    pub fn queue(
+        backend: &'static str,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Queue {
             backend,
             message: message.into(),
             source: Some(source.into()),
