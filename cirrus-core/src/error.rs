@@ -97,6 +97,23 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// An object store (the payload bucket, or where items are published) failed: a URL does
+    /// not name a store, a key is not a valid object path, or a read, write or listing failed.
+    #[error("object store: {url}: {message}")]
+    Store {
+        /// The object, prefix or store URL concerned.
+        url: String,
+        /// What was being done, and what went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// No object exists at this URL (or, for a payload's latest execution, under this prefix).
+    #[error("no object at {0}")]
+    ObjectNotFound(String),
+
     /// A workflow definition is not valid Amazon States Language; every problem found is
     /// listed, each with the JSON path of the bad field.
     #[error("invalid workflow definition: {}", crate::payload::problems_summary(.0))]
