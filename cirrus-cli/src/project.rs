@@ -73,11 +73,8 @@ impl Project {
     /// Finds the project of the current folder: the nearest ancestor holding `cirrus.toml`.
     pub fn discover() -> anyhow::Result<Project> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
-        for dir in cwd.ancestors() {
-            let config = dir.join(CONFIG_FILE);
-            if config.is_file() {
-                return Project::load(dir, &config);
-            }
+        if let Some(root) = find_root(&cwd) {
+            return Project::load_root(&root);
         }
         Ok(Project {
             root: cwd,
@@ -85,6 +82,11 @@ impl Project {
             tasks: BTreeMap::new(),
             lambda_functions: BTreeMap::new(),
         })
+    }
+
+    /// Loads the project whose folder `root` holds `cirrus.toml`.
+    pub fn load_root(root: &Path) -> anyhow::Result<Project> {
+        Project::load(root, &root.join(CONFIG_FILE))
     }
 
     fn load(root: &Path, config: &Path) -> anyhow::Result<Project> {
@@ -138,6 +140,14 @@ impl Project {
             lambda_functions: lambda.functions,
         })
     }
+}
+
+/// The nearest folder, from `start` up, holding `cirrus.toml`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
 }
 
 /// A TOML error on one line (they end with a line that names the key: "in `timeout`").

@@ -1,8 +1,11 @@
 //! One module per subcommand; each has an `Args` struct and a `run` function.
 
 pub mod completions;
+pub mod create;
+pub mod init;
 pub mod payload;
 pub mod state;
+pub mod validate;
 pub mod workflow;
 
 use crate::cli::Cli;
@@ -20,6 +23,13 @@ pub enum Command {
     /// Validate, run and draw Amazon States Language workflows locally.
     #[command(subcommand)]
     Workflow(workflow::Command),
+    /// Create a project: cirrus.toml, workflows/, tasks/, feeders/ and a working example.
+    Init(init::Args),
+    /// Scaffold a workflow, task or feeder in the current project.
+    #[command(subcommand)]
+    Create(create::Command),
+    /// Check the whole project: definitions, task resources, programs, example payloads.
+    Validate(validate::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -30,6 +40,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Payload(command) => payload::run(command, &cli.global),
         Command::State(args) => state::run(args, &cli.global),
         Command::Workflow(command) => workflow::run(command, &cli.global),
+        Command::Init(args) => init::run(args, &cli.global),
+        Command::Create(command) => create::run(command, &cli.global),
+        Command::Validate(args) => validate::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -1,0 +1,127 @@
+//! `cirrus init [DIR]`: create a project: `cirrus.toml`, `workflows/`, `tasks/`, `feeders/`,
+//! a `.gitignore` ignoring the local state folder, and a working example: the `example`
+//! workflow, its example payload, and the `stamp` task it runs, so that
+//! `cirrus workflow exec workflows/example/definition.json --input workflows/example/payload.json`
+//! succeeds right away.
+//!
+//! An existing project (a `cirrus.toml` in DIR) is refused; nothing is ever overwritten. An
+//! existing `.gitignore` gets the `.cirrus/` line appended when it lacks one.
+
+use super::create;
+use crate::cli::Global;
+use crate::project::CONFIG_FILE;
+use anyhow::{Context, bail};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The `cirrus.toml` of a new project.
+const CONFIG_TEMPLATE: &str = include_str!("../../templates/cirrus.toml");
+
+/// The `.gitignore` of a new project.
+const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");
+
+/// The example workflow of a new project.
+pub const EXAMPLE_WORKFLOW: &str = "example";
+
+/// The task the example workflow runs.
+pub const EXAMPLE_TASK: &str = "stamp";
+
+/// The line of `.gitignore` that keeps the local state out of version control.
+const STATE_IGNORE: &str = ".cirrus/";
+
+/// Arguments of `cirrus init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder, created when missing (default: the current folder).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+}
+
+/// Creates the project and lists what it created on stderr.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let root = args.dir;
+    let created = init(&root)?;
+    if global.quiet == 0 {
+        create::report(&root, &created);
+        eprintln!(
+            "try: cirrus workflow exec workflows/{EXAMPLE_WORKFLOW}/definition.json --input workflows/{EXAMPLE_WORKFLOW}/payload.json"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the project in `root`; returns the files it created or changed.
+fn init(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let config = root.join(CONFIG_FILE);
+    if config.exists() {
+        bail!(
+            "{} exists already: {} is a Cirrus project; add to it with `cirrus create`",
+            config.display(),
+            root.display()
+        );
+    }
+    for folder in ["workflows", "tasks", "feeders"] {
+        let path = root.join(folder);
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    // The example's folders are checked before anything is written, so a refusal leaves
+    // no half-made project.
+    for folder in [
+        root.join("workflows").join(EXAMPLE_WORKFLOW),
+        root.join("tasks").join(EXAMPLE_TASK),
+    ] {
+        if folder.exists() {
+            bail!(
+                "{} exists already; cirrus init does not overwrite it",
+                folder.display()
+            );
+        }
+    }
+    create::write_new(&config, CONFIG_TEMPLATE)?;
+    let mut created = vec![config.clone()];
+    if let Some(gitignore) = gitignore(root)? {
+        created.push(gitignore);
+    }
+    let task = create::task(root, EXAMPLE_TASK)?;
+    created.extend(task.into_iter().filter(|p| *p != config));
+    created.extend(create::workflow(
+        root,
+        EXAMPLE_WORKFLOW,
+        &[EXAMPLE_TASK.to_owned()],
+    )?);
+    Ok(created)
+}
+
+/// Writes `.gitignore`, or appends the state folder to an existing one that lacks it.
+/// Returns the file when it was written or changed.
+fn gitignore(root: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let path = root.join(".gitignore");
+    if !path.exists() {
+        create::write_new(&path, GITIGNORE_TEMPLATE)?;
+        return Ok(Some(path));
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if text.lines().any(|line| {
+        matches!(
+            line.trim(),
+            ".cirrus" | ".cirrus/" | "/.cirrus" | "/.cirrus/"
+        )
+    }) {
+        return Ok(None);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let separator = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    writeln!(file, "{separator}{STATE_IGNORE}")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Some(path))
+}
