@@ -46,6 +46,7 @@
 mod error;
 pub mod payload;
 pub mod state;
+pub mod store;
 pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;

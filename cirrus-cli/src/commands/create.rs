@@ -87,7 +87,7 @@ pub(crate) fn report(root: &Path, created: &[PathBuf]) {
 
 /// Creates `workflows/NAME/` running `tasks` (configured in `cirrus.toml`) in sequence.
 pub(crate) fn workflow(root: &Path, name: &str, tasks: &[String]) -> anyhow::Result<Vec<PathBuf>> {
-    check_workflow_name(name).map_err(|e| anyhow::anyhow!("workflow name: {e}"))?;
+    check_workflow_name(name).map_err(anyhow::Error::msg)?;
     check_name("workflow", name, false)?;
     let project = Project::load_root(root)?;
     for (i, task) in tasks.iter().enumerate() {

@@ -149,7 +149,7 @@ fn check_workflow(
 ) -> anyhow::Result<()> {
     let folder = format!("workflows/{name}");
     if let Err(e) = check_workflow_name(name) {
-        out.push(Problem::new(&folder, "$", format!("workflow name: {e}")));
+        out.push(Problem::new(&folder, "$", e));
     }
     let found: Vec<&str> = DEFINITION_FILES
         .into_iter()

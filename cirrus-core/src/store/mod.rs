@@ -1,0 +1,249 @@
+//! Object stores: the payload bucket ([`PayloadBucket`]) and the place output items are
+//! published to ([`ItemPublisher`]).
+//!
+//! A [`Store`] is an object store plus a key prefix, opened from a URL:
+//!
+//! - `file:///abs/path` or a plain path (relative paths are made absolute): a folder on the
+//!   local filesystem. The folder need not exist; writes create what they need.
+//! - `s3://bucket/prefix`: an S3 bucket, with cirrus-core's `aws` feature only. Credentials,
+//!   region and endpoint come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_REGION`,
+//!   `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, …), as `object_store`'s `AmazonS3Builder::from_env`
+//!   reads them.
+//!
+//! Keys are `/`-separated paths below the prefix. A key segment may be any text except
+//! empty, `.`, `..`, or text with control characters; those keys are refused rather than
+//! rewritten, so a key is always the same object on S3 as on disk.
+//!
+//! Every write is atomic: the local backend writes a temporary file next to the target and
+//! renames it into place, and an S3 `PUT` replaces the object whole. A crash never leaves a
+//! half-written JSON object behind.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use cirrus_core::store::Store;
+//! use serde_json::json;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path().to_str().unwrap())?;
+//! let url = store.put_json("a/b.json", &json!({"x": 1})).await?;
+//! assert!(url.starts_with("file:///") && url.ends_with("/a/b.json"));
+//! assert_eq!(store.get_json("a/b.json").await?, Some(json!({"x": 1})));
+//! assert_eq!(cirrus_core::store::fetch_json(&url).await?, json!({"x": 1}));
+//! # Ok::<(), cirrus_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod bucket;
+mod items;
+mod location;
+
+pub use bucket::{DEFAULT_ROOT, PayloadBucket};
+pub use items::{ItemPublisher, ItemStatus, PublishedItem};
+
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use location::Location;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
+
+/// An object store and a key prefix within it.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    location: Location,
+    prefix: Path,
+}
+
+/// One object found by [`Store::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    /// The key, relative to the store's prefix.
+    pub key: String,
+    /// When the object was last written.
+    pub last_modified: DateTime<Utc>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("url", &self.url()).finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`: `file:///abs/path`, a plain path, or `s3://bucket/prefix`
+    /// (with the `aws` feature).
+    pub fn open(url: &str) -> Result<Store> {
+        let (location, prefix) = Location::parse(url)?;
+        let inner = location.connect(url)?;
+        Ok(Store {
+            inner,
+            location,
+            prefix,
+        })
+    }
+
+    /// Opens the store holding the object at `url`, and returns it with the object's key.
+    pub fn open_object(url: &str) -> Result<(Store, String)> {
+        let (location, path) = Location::parse(url)?;
+        let mut parts: Vec<String> = path.parts().map(|p| p.as_ref().to_string()).collect();
+        let Some(key) = parts.pop() else {
+            return Err(store_error(url, "names a folder or bucket, not an object"));
+        };
+        let inner = location.connect(url)?;
+        let prefix = Path::parse(parts.join("/"))
+            .map_err(|err| store_source(url, "invalid object path", err))?;
+        Ok((
+            Store {
+                inner,
+                location,
+                prefix,
+            },
+            key,
+        ))
+    }
+
+    /// The URL of the store's prefix (`file:///…` or `s3://bucket/prefix`).
+    pub fn url(&self) -> String {
+        self.location.url_of(&self.prefix)
+    }
+
+    /// The store one level down: keys of the result are relative to `key`.
+    pub fn child(&self, key: &str) -> Result<Store> {
+        Ok(Store {
+            inner: Arc::clone(&self.inner),
+            location: self.location.clone(),
+            prefix: self.path(key)?,
+        })
+    }
+
+    /// The absolute URL of the object at `key`.
+    pub fn url_of(&self, key: &str) -> Result<String> {
+        Ok(self.location.url_of(&self.path(key)?))
+    }
+
+    /// Writes `bytes` at `key`, atomically, and returns the object's URL.
+    pub async fn put(&self, key: &str, bytes: impl Into<Vec<u8>>) -> Result<String> {
+        let path = self.path(key)?;
+        let url = self.location.url_of(&path);
+        let payload = PutPayload::from(bytes.into());
+        self.inner
+            .put(&path, payload)
+            .await
+            .map_err(|err| store_source(&url, "write failed", err))?;
+        tracing::debug!(%url, "object written");
+        Ok(url)
+    }
+
+    /// Reads the object at `key`; `None` when there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path(key)?;
+        let read = async {
+            let result = self.inner.get(&path).await?;
+            result.bytes().await
+        };
+        match read.await {
+            Ok(bytes) => Ok(Some(bytes.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(store_source(
+                &self.location.url_of(&path),
+                "read failed",
+                err,
+            )),
+        }
+    }
+
+    /// Writes `value` as JSON at `key` and returns the object's URL.
+    pub async fn put_json(&self, key: &str, value: &Value) -> Result<String> {
+        self.put(key, serde_json::to_vec(value)?).await
+    }
+
+    /// Reads the JSON object at `key`; `None` when there is none.
+    pub async fn get_json(&self, key: &str) -> Result<Option<Value>> {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(None);
+        };
+        parse_json(&self.url_of(key)?, &bytes).map(Some)
+    }
+
+    /// Every object below `dir` (a key prefix ending at a segment boundary), at any depth,
+    /// in no particular order. An empty `dir` lists the whole store.
+    pub(crate) fn list(&self, dir: &str) -> Result<impl Stream<Item = Result<Listed>> + '_> {
+        let path = self.path(dir)?;
+        let url = self.location.url_of(&path);
+        Ok(self.inner.list(Some(&path)).map(move |meta| {
+            let meta = meta.map_err(|err| store_source(&url, "listing failed", err))?;
+            let key = meta
+                .location
+                .prefix_match(&self.prefix)
+                .map(|parts| {
+                    parts
+                        .map(|p| p.as_ref().to_string())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .unwrap_or_else(|| meta.location.to_string());
+            Ok(Listed {
+                key,
+                last_modified: meta.last_modified,
+            })
+        }))
+    }
+
+    /// The full path of `key` below the prefix; refuses keys that are not valid paths.
+    fn path(&self, key: &str) -> Result<Path> {
+        let relative = Path::parse(key).map_err(|err| {
+            store_error(
+                &format!("{}/{key}", self.url()),
+                format!("invalid object key {key:?}: {err}"),
+            )
+        })?;
+        Ok(self.prefix.parts().chain(relative.parts()).collect())
+    }
+}
+
+/// Reads the object at `url` (`file://`, a plain path, or `s3://` with the `aws` feature).
+pub async fn fetch(url: &str) -> Result<Vec<u8>> {
+    let (store, key) = Store::open_object(url)?;
+    store
+        .get(&key)
+        .await?
+        .ok_or_else(|| Error::ObjectNotFound(url.to_string()))
+}
+
+/// Reads and parses the JSON object at `url`.
+pub async fn fetch_json(url: &str) -> Result<Value> {
+    parse_json(url, &fetch(url).await?)
+}
+
+fn parse_json(url: &str, bytes: &[u8]) -> Result<Value> {
+    serde_json::from_slice(bytes).map_err(|err| store_source(url, "not valid JSON", err))
+}
+
+/// An [`Error::Store`] without a source.
+pub(crate) fn store_error(url: &str, message: impl Into<String>) -> Error {
+    Error::Store {
+        url: url.to_string(),
+        message: message.into(),
+        source: None,
+    }
+}
+
+/// An [`Error::Store`] with a source.
+pub(crate) fn store_source(
+    url: &str,
+    message: impl Into<String>,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::Store {
+        url: url.to_string(),
+        message: message.into(),
+        source: Some(source.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
