@@ -119,6 +119,18 @@ pub enum Error {
     #[error("invalid workflow definition: {}", crate::payload::problems_summary(.0))]
     InvalidWorkflow(Vec<Problem>),
 
+    /// A message sink (workflow events, published items) failed to write or read.
+    #[error("message sink ({sink}): {message}")]
+    Sink {
+        /// Which sink: `ndjson <path>`, `sns <topic>`, …
+        sink: String,
+        /// What was being done, and what went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// JSON (de)serialization failed.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

@@ -45,6 +45,7 @@
 
 mod error;
 pub mod payload;
+pub mod process;
 pub mod state;
 pub mod store;
 pub mod task;
