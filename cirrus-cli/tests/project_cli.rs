@@ -80,7 +80,11 @@ fn init_makes_a_project_whose_example_runs_and_validates() {
 fn init_in_the_current_folder_keeps_an_existing_gitignore() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join(".gitignore"), "target/");
-    cirrus(dir.path()).arg("init").assert().success();
+    cirrus(dir.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("updated .gitignore"));
     let gitignore = fs::read_to_string(dir.path().join(".gitignore")).unwrap();
     assert_eq!(gitignore, "target/\n.cirrus/\n");
     assert!(
@@ -132,7 +136,9 @@ fn created_tasks_and_workflows_run_as_created() {
         .args(["create", "task", "set_title"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("created tasks/set_title/task.py"));
+        .stderr(predicate::str::contains(
+            "created tasks/set_title/task.py\nregistered [tasks.set_title] in cirrus.toml",
+        ));
     let updated = fs::read_to_string(&config).unwrap();
     assert!(updated.starts_with(&mine), "{updated}");
     assert!(

@@ -66,13 +66,16 @@ pub fn run(command: Command, global: &Global) -> anyhow::Result<ExitCode> {
             cwd.display()
         )
     })?;
-    let created = match command {
-        Command::Workflow(args) => workflow(&root, &args.name, &args.tasks)?,
-        Command::Task(args) => task(&root, &args.name)?,
-        Command::Feeder(args) => feeder(&root, &args.name)?,
+    let (created, registered) = match command {
+        Command::Workflow(args) => (workflow(&root, &args.name, &args.tasks)?, None),
+        Command::Task(args) => (task(&root, &args.name)?, Some(args.name)),
+        Command::Feeder(args) => (feeder(&root, &args.name)?, None),
     };
     if global.quiet == 0 {
         report(&root, &created);
+        if let Some(name) = registered {
+            eprintln!("registered [tasks.{name}] in {CONFIG_FILE}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -111,7 +114,7 @@ pub(crate) fn workflow(root: &Path, name: &str, tasks: &[String]) -> anyhow::Res
     Ok(vec![definition, payload])
 }
 
-/// Creates `tasks/NAME/task.py` and registers it in `cirrus.toml`.
+/// Creates `tasks/NAME/task.py` and registers it in `cirrus.toml`; returns the program.
 pub(crate) fn task(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
     check_name("task", name, true)?;
     let config = root.join(CONFIG_FILE);
@@ -127,7 +130,7 @@ pub(crate) fn task(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
     write_new(&program, &TASK_TEMPLATE.replace("{{name}}", name))?;
     std::fs::write(&config, updated)
         .with_context(|| format!("cannot write {}", config.display()))?;
-    Ok(vec![program, config])
+    Ok(vec![program])
 }
 
 /// Creates `feeders/NAME/feeder.py`.

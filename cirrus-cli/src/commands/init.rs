@@ -41,11 +41,25 @@ pub struct Args {
 /// Creates the project and lists what it created on stderr.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let root = args.dir;
+    let appended_to_gitignore = root.join(".gitignore").exists();
     let created = init(&root)?;
     if global.quiet == 0 {
-        create::report(&root, &created);
+        for path in &created {
+            let shown = path.strip_prefix(&root).unwrap_or(path);
+            let verb = if path.ends_with(".gitignore") && appended_to_gitignore {
+                "updated"
+            } else {
+                "created"
+            };
+            eprintln!("{verb} {}", shown.display());
+        }
+        let cd = if root == Path::new(".") {
+            String::new()
+        } else {
+            format!("cd {} && ", root.display())
+        };
         eprintln!(
-            "try: cirrus workflow exec workflows/{EXAMPLE_WORKFLOW}/definition.json --input workflows/{EXAMPLE_WORKFLOW}/payload.json"
+            "try: {cd}cirrus workflow exec workflows/{EXAMPLE_WORKFLOW}/definition.json --input workflows/{EXAMPLE_WORKFLOW}/payload.json"
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -80,12 +94,11 @@ fn init(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     create::write_new(&config, CONFIG_TEMPLATE)?;
-    let mut created = vec![config.clone()];
+    let mut created = vec![config];
     if let Some(gitignore) = gitignore(root)? {
         created.push(gitignore);
     }
-    let task = create::task(root, EXAMPLE_TASK)?;
-    created.extend(task.into_iter().filter(|p| *p != config));
+    created.extend(create::task(root, EXAMPLE_TASK)?);
     created.extend(create::workflow(
         root,
         EXAMPLE_WORKFLOW,
@@ -95,7 +108,7 @@ fn init(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Writes `.gitignore`, or appends the state folder to an existing one that lacks it.
-/// Returns the file when it was written or changed.
+/// Returns the file when it was created or changed.
 fn gitignore(root: &Path) -> anyhow::Result<Option<PathBuf>> {
     let path = root.join(".gitignore");
     if !path.exists() {
