@@ -150,6 +150,18 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The project folder of the current folder, for the commands that need a project; the
+/// error says how to make one.
+pub fn current_root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    find_root(&cwd).with_context(|| {
+        format!(
+            "no {CONFIG_FILE} in {} or its parents: this is not a Cirrus project (create one with `cirrus init`)",
+            cwd.display()
+        )
+    })
+}
+
 /// A TOML error on one line (they end with a line that names the key: "in `timeout`").
 fn one_line(error: &toml::de::Error) -> String {
     let text = error.to_string();

@@ -12,7 +12,7 @@
 //! Nothing that exists is overwritten: an existing name is an error.
 
 use crate::cli::Global;
-use crate::project::{CONFIG_FILE, Project, find_root};
+use crate::project::{CONFIG_FILE, Project, current_root};
 use anyhow::{Context, bail};
 use cirrus_core::payload::id::check_workflow_name;
 use serde_json::{Map, Value, json};
@@ -59,13 +59,7 @@ pub struct NameArgs {
 
 /// Scaffolds the component and lists what it created on stderr.
 pub fn run(command: Command, global: &Global) -> anyhow::Result<ExitCode> {
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let root = find_root(&cwd).with_context(|| {
-        format!(
-            "no {CONFIG_FILE} in {} or its parents: create a project with `cirrus init` first",
-            cwd.display()
-        )
-    })?;
+    let root = current_root()?;
     let (created, registered) = match command {
         Command::Workflow(args) => (workflow(&root, &args.name, &args.tasks)?, None),
         Command::Task(args) => (task(&root, &args.name)?, Some(args.name)),
@@ -103,10 +97,7 @@ pub(crate) fn workflow(root: &Path, name: &str, tasks: &[String]) -> anyhow::Res
             bail!("--task {task}: given twice; a workflow runs each task once");
         }
     }
-    let folder = root.join("workflows").join(name);
-    refuse_existing(&folder, "workflow", name)?;
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let folder = new_folder(root, "workflows", "workflow", name)?;
     let definition = folder.join("definition.json");
     write_new(&definition, &pretty(&definition_for(name, tasks))?)?;
     let payload = folder.join("payload.json");
@@ -122,10 +113,7 @@ pub(crate) fn task(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
         .with_context(|| format!("cannot read {}", config.display()))?;
     let updated = with_task_section(&text, name)
         .with_context(|| format!("cannot register task {name:?} in {}", config.display()))?;
-    let folder = root.join("tasks").join(name);
-    refuse_existing(&folder, "task", name)?;
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let folder = new_folder(root, "tasks", "task", name)?;
     let program = folder.join("task.py");
     write_new(&program, &TASK_TEMPLATE.replace("{{name}}", name))?;
     std::fs::write(&config, updated)
@@ -136,10 +124,7 @@ pub(crate) fn task(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
 /// Creates `feeders/NAME/feeder.py`.
 pub(crate) fn feeder(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
     check_name("feeder", name, true)?;
-    let folder = root.join("feeders").join(name);
-    refuse_existing(&folder, "feeder", name)?;
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let folder = new_folder(root, "feeders", "feeder", name)?;
     let program = folder.join("feeder.py");
     write_new(&program, &FEEDER_TEMPLATE.replace("{{name}}", name))?;
     Ok(vec![program])
@@ -167,15 +152,18 @@ fn check_name(kind: &str, name: &str, underscore: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails when the component's folder exists.
-fn refuse_existing(folder: &Path, kind: &str, name: &str) -> anyhow::Result<()> {
+/// Creates the folder `root/parent/name` of a new component; fails when it exists.
+fn new_folder(root: &Path, parent: &str, kind: &str, name: &str) -> anyhow::Result<PathBuf> {
+    let folder = root.join(parent).join(name);
     if folder.exists() {
         bail!(
             "{kind} {name:?} exists already ({}); choose another name",
             folder.display()
         );
     }
-    Ok(())
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    Ok(folder)
 }
 
 /// `text` (a `cirrus.toml`) with a `[tasks.NAME]` section appended; fails when the task is

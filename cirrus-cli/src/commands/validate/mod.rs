@@ -17,7 +17,7 @@ mod resources;
 use super::workflow::{definition, resolver};
 use crate::cli::Global;
 use crate::output::Format;
-use crate::project::{CONFIG_FILE, Project, find_root};
+use crate::project::{CONFIG_FILE, Project, current_root};
 use anyhow::Context;
 use cirrus_core::Error;
 use cirrus_core::payload::ProcessPayload;
@@ -66,13 +66,7 @@ impl std::fmt::Display for Problem {
 
 /// Validates the project of the current folder and prints its problems.
 pub fn run(_args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let root = find_root(&cwd).with_context(|| {
-        format!(
-            "no {CONFIG_FILE} in {} or its parents: this is not a Cirrus project (create one with `cirrus init`)",
-            cwd.display()
-        )
-    })?;
+    let root = current_root()?;
     let problems = check_project(&root)?;
     let mut out = BufWriter::new(io::stdout().lock());
     match global.format {
