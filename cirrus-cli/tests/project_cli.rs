@@ -163,6 +163,21 @@ fn created_tasks_and_workflows_run_as_created() {
         json!({"stamp": "0.1.0", "set_title": "0.1.0"})
     );
 
+    // The task's error line becomes the execution's error.
+    cirrus(&root)
+        .args([
+            "workflow",
+            "exec",
+            "workflows/two-steps/definition.json",
+            "--input",
+            "-",
+        ])
+        .write_stdin(r#"{"features": [], "process": [{"workflow": "two-steps"}]}"#)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(r#""error":"InvalidInput""#))
+        .stdout(predicate::str::contains("the payload has no features"));
+
     cirrus(&root)
         .args(["create", "workflow", "nothing-yet"])
         .assert()
