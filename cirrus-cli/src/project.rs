@@ -277,6 +277,18 @@ timeout = 90
     }
 
     #[test]
+    fn the_root_is_the_nearest_folder_with_cirrus_toml() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let nested = dir.path().join("workflows/a");
+        std::fs::create_dir_all(&nested).expect("folders created");
+        assert_eq!(find_root(&nested), None);
+        std::fs::write(dir.path().join(CONFIG_FILE), "").expect("cirrus.toml written");
+        assert_eq!(find_root(&nested).as_deref(), Some(dir.path()));
+        let project = Project::load_root(dir.path()).expect("an empty cirrus.toml loads");
+        assert!(project.tasks.is_empty() && project.state_db.is_none());
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let unknown = error("[tasks.a]\ncommand = [\"x\"]\ncomand = 1\n");
         assert!(unknown.contains("cirrus.toml: tasks.a: "), "{unknown}");

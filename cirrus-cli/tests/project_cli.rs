@@ -332,7 +332,8 @@ command = ["no-such-program-for-cirrus"]
             "M": {"Type": "Map", "Next": "Arn", "ItemProcessor": {"StartAt": "T3", "States": {"T3": task("nope-either")}}},
             "Arn": {"Type": "Task", "Resource": "arn:aws:lambda:us-west-2:123456789012:function:my-stack-stamp", "Next": "Invoke"},
             "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "ghost", "Payload.$": "$"}, "Next": "Mapped"},
-            "Mapped": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "my-stack-stamp:prod", "Payload.$": "$"}, "End": true},
+            "Mapped": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "my-stack-stamp:prod", "Payload.$": "$"}, "Next": "Dynamic"},
+            "Dynamic": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.function", "Payload.$": "$"}, "End": true},
         }
     });
     write(
@@ -387,7 +388,9 @@ command = ["no-such-program-for-cirrus"]
     assert_eq!(stdout.lines().count(), expected.len(), "{stdout}");
     assert!(!stdout.contains("Branches[0]"), "{stdout}");
     assert!(
-        !stdout.contains("States.Arn") && !stdout.contains("States.Mapped"),
+        !stdout.contains("States.Arn")
+            && !stdout.contains("States.Mapped")
+            && !stdout.contains("States.Dynamic"),
         "{stdout}"
     );
 
