@@ -13,7 +13,7 @@
 //! `<execution>` is the execution name (one segment). The UUIDs are random (version 4;
 //! cirrus-geo uses version 1), so names never collide between writers.
 
-use super::{Store, fetch_json};
+use super::Store;
 use crate::payload::size::must_travel_as_url;
 use crate::{Error, Result};
 use futures_util::{StreamExt, pin_mut};
@@ -149,9 +149,9 @@ impl PayloadBucket {
     }
 
     /// Reads the JSON object at `url` (`file://`, a path, or `s3://` with the `aws` feature).
-    /// It need not be in this bucket.
+    /// It need not be in this bucket; S3 URLs are read with the bucket's S3 options.
     pub async fn fetch(&self, url: &str) -> Result<Value> {
-        fetch_json(url).await
+        self.root.fetch_json(url).await
     }
 
     /// `value` itself, or the payload it refers to when it is a reference: an object with a

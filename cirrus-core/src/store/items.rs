@@ -3,7 +3,8 @@
 //! Each item is written as `<path_template rendered for the item>/<item id>.json`, using the
 //! upload options of its collection (`collection_options[collection].upload_options`, else
 //! the process definition's `upload_options`). A rendered path that is a URL (`s3://…`,
-//! `file://…`) names its own store; any other path is relative to the publisher's store.
+//! `file://…`) names its own store (opened with the publisher's S3 options); any other path
+//! is relative to the publisher's store.
 //!
 //! Before writing, the item is changed exactly as stac-task changes it:
 //!
@@ -152,7 +153,7 @@ impl ItemPublisher {
     fn target(&self, rendered: &str, id: &str) -> Result<(Store, String)> {
         let dir = rendered.trim_end_matches('/');
         if dir.contains("://") {
-            return Ok((Store::open(dir)?, format!("{id}.json")));
+            return Ok((self.data.open_like(dir)?, format!("{id}.json")));
         }
         let dir = dir.trim_start_matches('/');
         let key = if dir.is_empty() {

@@ -63,11 +63,15 @@ impl Location {
     }
 
     /// The object store client for this backend.
-    pub(super) fn connect(&self, url: &str) -> Result<Arc<dyn ObjectStore>> {
+    pub(super) fn connect(
+        &self,
+        url: &str,
+        options: &[(String, String)],
+    ) -> Result<Arc<dyn ObjectStore>> {
         match self {
             // fsync: a write is on disk (file and directory entry) before it returns.
             Location::Local => Ok(Arc::new(LocalFileSystem::new().with_fsync(true))),
-            Location::S3 { bucket } => connect_s3(url, bucket),
+            Location::S3 { bucket } => connect_s3(url, bucket, options),
         }
     }
 
@@ -87,8 +91,19 @@ impl Location {
 }
 
 #[cfg(feature = "aws")]
-fn connect_s3(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
+fn connect_s3(
+    url: &str,
+    bucket: &str,
+    options: &[(String, String)],
+) -> Result<Arc<dyn ObjectStore>> {
+    let mut builder = object_store::aws::AmazonS3Builder::from_env();
+    for (key, value) in options {
+        let key = key
+            .parse::<object_store::aws::AmazonS3ConfigKey>()
+            .map_err(|err| store_source(url, format!("unknown S3 option {key:?}"), err))?;
+        builder = builder.with_config(key, value);
+    }
+    let s3 = builder
         .with_bucket_name(bucket)
         .build()
         .map_err(|err| store_source(url, "cannot configure the S3 client", err))?;
@@ -96,7 +111,11 @@ fn connect_s3(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
 }
 
 #[cfg(not(feature = "aws"))]
-fn connect_s3(url: &str, _bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+fn connect_s3(
+    url: &str,
+    _bucket: &str,
+    _options: &[(String, String)],
+) -> Result<Arc<dyn ObjectStore>> {
     Err(store_error(
         url,
         "s3:// URLs need cirrus-core's `aws` feature, and this build does not have it",

@@ -8,7 +8,7 @@
 //! - `s3://bucket/prefix`: an S3 bucket, with cirrus-core's `aws` feature only. Credentials,
 //!   region and endpoint come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_REGION`,
 //!   `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, …), as `object_store`'s `AmazonS3Builder::from_env`
-//!   reads them.
+//!   reads them, and from the options given to [`Store::open_with`], which take precedence.
 //!
 //! Keys are `/`-separated paths below the prefix. A key segment may be any text except
 //! empty, `.`, `..`, or text with control characters; those keys are refused rather than
@@ -56,7 +56,12 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     location: Location,
     prefix: Path,
+    options: Options,
 }
+
+/// S3 client options (`object_store` configuration keys and values), shared by the stores
+/// opened from one another.
+type Options = Arc<[(String, String)]>;
 
 /// One object found by [`Store::list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,23 +82,51 @@ impl Store {
     /// Opens the store at `url`: `file:///abs/path`, a plain path, or `s3://bucket/prefix`
     /// (with the `aws` feature).
     pub fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, std::iter::empty::<(String, String)>())
+    }
+
+    /// Opens the store at `url` with S3 client options: `object_store`'s `AmazonS3ConfigKey`
+    /// names (`aws_endpoint`, `aws_region`, `aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_allow_http`, `aws_virtual_hosted_style_request`, …) and their values. Options
+    /// are ignored by local stores, and passed on to the stores opened from this one
+    /// ([`Store::open_like`]).
+    pub fn open_with<K, V>(url: &str, options: impl IntoIterator<Item = (K, V)>) -> Result<Store>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let options: Options = options
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let (location, prefix) = Location::parse(url)?;
-        let inner = location.connect(url)?;
+        let inner = location.connect(url, &options)?;
         Ok(Store {
             inner,
             location,
             prefix,
+            options,
         })
+    }
+
+    /// Opens the store at `url` with this store's options.
+    pub fn open_like(&self, url: &str) -> Result<Store> {
+        Store::open_with(url, self.options.iter().cloned())
     }
 
     /// Opens the store holding the object at `url`, and returns it with the object's key.
     pub fn open_object(url: &str) -> Result<(Store, String)> {
+        Store::open_object_with(url, Arc::from([]))
+    }
+
+    /// [`Store::open_object`] with `options`.
+    fn open_object_with(url: &str, options: Options) -> Result<(Store, String)> {
         let (location, path) = Location::parse(url)?;
         let mut parts: Vec<String> = path.parts().map(|p| p.as_ref().to_string()).collect();
         let Some(key) = parts.pop() else {
             return Err(store_error(url, "names a folder or bucket, not an object"));
         };
-        let inner = location.connect(url)?;
+        let inner = location.connect(url, &options)?;
         let prefix = Path::parse(parts.join("/"))
             .map_err(|err| store_source(url, "invalid object path", err))?;
         Ok((
@@ -101,6 +134,7 @@ impl Store {
                 inner,
                 location,
                 prefix,
+                options,
             },
             key,
         ))
@@ -117,7 +151,19 @@ impl Store {
             inner: Arc::clone(&self.inner),
             location: self.location.clone(),
             prefix: self.path(key)?,
+            options: Arc::clone(&self.options),
         })
+    }
+
+    /// Reads the JSON object at `url`, anywhere (not only in this store), opening its store
+    /// with this store's options.
+    pub async fn fetch_json(&self, url: &str) -> Result<Value> {
+        let (store, key) = Store::open_object_with(url, Arc::clone(&self.options))?;
+        let bytes = store
+            .get(&key)
+            .await?
+            .ok_or_else(|| Error::ObjectNotFound(url.to_string()))?;
+        parse_json(url, &bytes)
     }
 
     /// The absolute URL of the object at `key`.

@@ -122,3 +122,140 @@ async fn invalid_json_names_the_object() {
     assert!(err.to_string().contains(&url), "{err}");
     assert!(err.to_string().contains("not valid JSON"), "{err}");
 }
+
+/// The same calls against S3, on a `moto_server` on loopback.
+#[cfg(feature = "aws")]
+mod s3 {
+    use super::*;
+    use crate::payload::ProcessPayload;
+    use crate::payload::size::MAX_PAYLOAD_LENGTH;
+    use crate::state::Timestamp;
+    use crate::store::{DEFAULT_ROOT, ItemPublisher, ItemStatus, PayloadBucket};
+    use crate::testing::MotoServer;
+    use std::io::{Read, Write};
+
+    const BUCKET: &str = "cirrus-store-tests";
+    const ID: &str = "sentinel-2-l2a/workflow-cog/S2B_1";
+
+    /// Creates the test bucket (moto does not check signatures; creating it again is fine).
+    fn create_bucket(moto: &MotoServer) {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", moto.port())).unwrap();
+        let request = format!(
+            "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            moto.port()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    fn open(url: &str) -> Store {
+        let moto = MotoServer::shared();
+        create_bucket(moto);
+        Store::open_with(
+            url,
+            [
+                ("aws_endpoint", moto.endpoint()),
+                ("aws_region", "us-east-1".into()),
+                ("aws_access_key_id", "testing".into()),
+                ("aws_secret_access_key", "testing".into()),
+                ("aws_allow_http", "true".into()),
+                ("aws_virtual_hosted_style_request", "false".into()),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unknown_s3_options_are_refused_and_local_stores_ignore_them() {
+        let err = Store::open_with("s3://b/p", [("aws_nope", "x")]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown S3 option \"aws_nope\""),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Store::open_with(dir.path().to_str().unwrap(), [("aws_nope", "x")]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn payload_bucket_on_s3() {
+        let store = open(&format!("s3://{BUCKET}/bucket-test"));
+        let bucket = PayloadBucket::with_root(&store, DEFAULT_ROOT).unwrap();
+        let url = bucket
+            .put_input(ID, "exec-1", &json!({"n": 1}))
+            .await
+            .unwrap();
+        assert_eq!(
+            url,
+            format!("s3://{BUCKET}/bucket-test/cirrus/executions/{ID}/exec-1/input.json")
+        );
+        bucket
+            .put_input(&format!("{ID}/more"), "x", &json!(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            bucket.latest_execution(ID).await.unwrap().as_deref(),
+            Some("exec-1")
+        );
+        assert_eq!(bucket.get_input(ID, None).await.unwrap(), json!({"n": 1}));
+        assert!(matches!(
+            bucket.get_output(ID, None).await,
+            Err(Error::ObjectNotFound(_))
+        ));
+
+        let big = json!({"process": [{"workflow": "w"}], "blob": "x".repeat(MAX_PAYLOAD_LENGTH)});
+        let pointer = bucket.maybe_offload(&big).await.unwrap();
+        let url = pointer["url"].as_str().unwrap();
+        assert!(url.starts_with(&format!("s3://{BUCKET}/bucket-test/cirrus/tmp/oversized/")));
+        assert_eq!(bucket.resolve(pointer.clone()).await.unwrap(), big);
+
+        let raw = bucket.put_invalid("{oops").await.unwrap();
+        let key = raw.strip_prefix(&format!("{}/", store.url())).unwrap();
+        assert_eq!(store.get(key).await.unwrap(), Some(b"{oops".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn items_published_on_s3() {
+        let store = open(&format!("s3://{BUCKET}/items-test"));
+        let publisher = ItemPublisher::new(store.clone());
+        let payload = ProcessPayload::from_value(json!({
+            "features": [
+                {"id": "a", "collection": "c", "properties": {"datetime": "2023-06-01T00:00:00Z"}},
+                {"id": "b", "collection": "elsewhere", "properties": {"datetime": "2023-06-01T00:00:00Z"}}
+            ],
+            "process": [{
+                "workflow": "w",
+                "upload_options": {"path_template": "/${collection}/${year}"},
+                "collection_options": {"elsewhere": {"upload_options": {
+                    "path_template": format!("s3://{BUCKET}/absolute/${{collection}}")
+                }}}
+            }]
+        }))
+        .unwrap()
+        .value;
+        let first = publisher
+            .publish(&payload, Timestamp::from_micros(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            first[0].url,
+            format!("s3://{BUCKET}/items-test/c/2023/a.json")
+        );
+        assert_eq!(
+            first[1].url,
+            format!("s3://{BUCKET}/absolute/elsewhere/b.json")
+        );
+        let again = publisher
+            .publish(&payload, Timestamp::from_micros(1_000_000))
+            .await
+            .unwrap();
+        for item in &again {
+            assert_eq!(item.status, ItemStatus::Updated);
+            let stored = store.fetch_json(&item.url).await.unwrap();
+            assert_eq!(stored, item.item);
+            assert_eq!(stored["properties"]["created"], "1970-01-01T00:00:00Z");
+            assert_eq!(stored["properties"]["updated"], "1970-01-01T00:00:01Z");
+        }
+    }
+}
