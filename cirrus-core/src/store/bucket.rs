@@ -74,10 +74,8 @@ impl PayloadBucket {
         execution: &str,
         payload: &Value,
     ) -> Result<String> {
-        let key = execution_key(payload_id, execution, INPUT)?;
-        let url = self.root.put_json(&key, payload).await?;
-        tracing::debug!(payload_id, execution, %url, "input payload written");
-        Ok(url)
+        self.put_execution_file(payload_id, execution, INPUT, payload)
+            .await
     }
 
     /// Writes the output payload of an execution and returns its URL.
@@ -87,10 +85,8 @@ impl PayloadBucket {
         execution: &str,
         payload: &Value,
     ) -> Result<String> {
-        let key = execution_key(payload_id, execution, OUTPUT)?;
-        let url = self.root.put_json(&key, payload).await?;
-        tracing::debug!(payload_id, execution, %url, "output payload written");
-        Ok(url)
+        self.put_execution_file(payload_id, execution, OUTPUT, payload)
+            .await
     }
 
     /// The input payload of `execution`, or of the latest execution that has one when
@@ -175,6 +171,19 @@ impl PayloadBucket {
             _ => return Ok(value),
         };
         self.fetch(&url).await
+    }
+
+    async fn put_execution_file(
+        &self,
+        payload_id: &str,
+        execution: &str,
+        file: &str,
+        payload: &Value,
+    ) -> Result<String> {
+        let key = execution_key(payload_id, execution, file)?;
+        let url = self.root.put_json(&key, payload).await?;
+        tracing::debug!(payload_id, execution, %url, "payload written");
+        Ok(url)
     }
 
     async fn get_execution_file(
