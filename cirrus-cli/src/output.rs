@@ -1,7 +1,9 @@
 //! Output formats and helpers shared by the commands.
 
 use clap::ValueEnum;
-use std::io;
+use std::fmt::Display;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
 
 /// How records are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,6 +26,36 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         };
         kind == Some(io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Prints validation problems on stdout, one line each (`--format json`: one JSON array, `[]`
+/// when there are none), and gives the validate commands' exit code: 1 when there are
+/// problems, 0 otherwise (with `valid` on stderr unless `quiet`).
+pub fn report_problems<P: Display + serde::Serialize>(
+    problems: &[P],
+    format: Format,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut out, problems)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            for problem in problems {
+                writeln!(out, "{problem}")?;
+            }
+        }
+    }
+    out.flush()?;
+    if !problems.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    if !quiet {
+        eprintln!("valid");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A text table with aligned columns, two spaces apart.

@@ -16,14 +16,13 @@ mod resources;
 
 use super::workflow::{definition, resolver};
 use crate::cli::Global;
-use crate::output::Format;
+use crate::output::report_problems;
 use crate::project::{CONFIG_FILE, Project, current_root};
 use anyhow::Context;
 use cirrus_core::Error;
 use cirrus_core::payload::ProcessPayload;
 use cirrus_core::payload::id::check_workflow_name;
 use serde::Serialize;
-use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -68,26 +67,7 @@ impl std::fmt::Display for Problem {
 pub fn run(_args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let root = current_root()?;
     let problems = check_project(&root)?;
-    let mut out = BufWriter::new(io::stdout().lock());
-    match global.format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, &problems)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            for problem in &problems {
-                writeln!(out, "{problem}")?;
-            }
-        }
-    }
-    out.flush()?;
-    if !problems.is_empty() {
-        return Ok(ExitCode::from(1));
-    }
-    if global.quiet == 0 {
-        eprintln!("valid");
-    }
-    Ok(ExitCode::SUCCESS)
+    report_problems(&problems, global.format, global.quiet > 0)
 }
 
 /// Every problem of the project in `root`, configuration first, then workflows by name.

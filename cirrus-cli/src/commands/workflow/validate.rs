@@ -7,8 +7,7 @@
 
 use super::definition;
 use crate::cli::Global;
-use crate::output::Format;
-use std::io::{self, BufWriter, Write};
+use crate::output::report_problems;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,24 +24,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         Ok(_) => Vec::new(),
         Err(problems) => problems,
     };
-    let mut out = BufWriter::new(io::stdout().lock());
-    match global.format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, &problems)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            for problem in &problems {
-                writeln!(out, "{problem}")?;
-            }
-        }
-    }
-    out.flush()?;
-    if !problems.is_empty() {
-        return Ok(ExitCode::from(1));
-    }
-    if global.quiet == 0 {
-        eprintln!("valid");
-    }
-    Ok(ExitCode::SUCCESS)
+    report_problems(&problems, global.format, global.quiet > 0)
 }
