@@ -257,3 +257,26 @@ async fn ndjson_sink_errors_name_the_file() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_torn_last_line_stays_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.ndjson");
+    fs::write(
+        &path,
+        "{\"body\": 1, \"attributes\": {}}\n{\"body\": 2, \"attri",
+    )
+    .unwrap();
+    let sink = NdjsonSink::open(&path).await.unwrap();
+    let message = cirrus_core::process::Message::item(serde_json::json!({"id": "a"}));
+    sink.publish_one(&message).await.unwrap();
+    sink.flush().await.unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1], "{\"body\": 2, \"attri");
+    let last: cirrus_core::process::Message = serde_json::from_str(lines[2]).unwrap();
+    assert_eq!(last, message);
+    let err = NdjsonSink::read(&path).await.unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+}

@@ -10,9 +10,10 @@ use crate::{Error, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// One message: a JSON body and its attributes.
 ///
@@ -71,7 +72,8 @@ pub struct NdjsonSink {
 
 impl NdjsonSink {
     /// Opens (creating it and its parent folders if needed) the file at `path` for
-    /// appending.
+    /// appending. A last line left without its newline (a write torn by a crash) is ended
+    /// first, so that it stays the only bad line.
     pub async fn open(path: impl AsRef<Path>) -> Result<NdjsonSink> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -79,12 +81,16 @@ impl NdjsonSink {
                 .await
                 .map_err(|e| sink_error(&path, "cannot create the folder", e))?;
         }
-        let file = tokio::fs::OpenOptions::new()
+        let mut file = tokio::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .await
             .map_err(|e| sink_error(&path, "cannot open for appending", e))?;
+        end_last_line(&mut file)
+            .await
+            .map_err(|e| sink_error(&path, "cannot end the last line", e))?;
         Ok(NdjsonSink {
             path,
             file: tokio::sync::Mutex::new(file),
@@ -142,6 +148,23 @@ impl MessageSink for NdjsonSink {
             .await
             .map_err(|e| sink_error(&self.path, "cannot fsync", e))
     }
+}
+
+/// Ends a last line torn by a crash with a newline, so the next message starts a line of its
+/// own rather than corrupting the torn one further.
+async fn end_last_line(file: &mut tokio::fs::File) -> std::io::Result<()> {
+    if file.metadata().await?.len() == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::End(-1)).await?;
+    let mut last = [0u8];
+    file.read_exact(&mut last).await?;
+    if last[0] != b'\n' {
+        tracing::warn!("the last line of the message file was torn; starting a new line");
+        file.write_all(b"\n").await?;
+        file.flush().await?;
+    }
+    Ok(())
 }
 
 fn sink_error(
