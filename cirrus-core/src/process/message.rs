@@ -191,34 +191,38 @@ fn records(value: &Value) -> Option<&Value> {
 
 /// One entry of a `Records` array: an SQS record (`body`) or a Lambda SNS record (`Sns`).
 fn extract_entry(entry: Value, path: &str, raw: &str) -> Record {
-    let reject = |reason: String| Record {
-        envelope: Envelope::Raw,
+    let reject = |envelope: Envelope, reason: String| Record {
+        envelope,
         outcome: Err(extract_failed(reason, raw)),
     };
     let Value::Object(mut map) = entry else {
-        return reject(format!("{path} must be an object, got {}", kind(&entry)));
+        let reason = format!("{path} must be an object, got {}", kind(&entry));
+        return reject(Envelope::Raw, reason);
     };
     if let Some(body) = map.remove("body") {
         return match nested_json(body, &format!("{path}.body")) {
             Ok(inner) => unwrap(inner, Envelope::Sqs, path, raw),
-            Err(reason) => reject(reason),
+            Err(reason) => reject(Envelope::Sqs, reason),
         };
     }
-    match map.remove("Sns") {
-        Some(Value::Object(mut sns)) => match sns.remove("Message") {
-            Some(message) => match nested_json(message, &format!("{path}.Sns.Message")) {
-                Ok(inner) => unwrap(inner, Envelope::LambdaSns, path, raw),
-                Err(reason) => reject(reason),
-            },
-            None => reject(format!("{path}.Sns has no `Message`")),
-        },
-        Some(other) => reject(format!(
-            "{path}.Sns must be an object, got {}",
-            kind(&other)
-        )),
-        None => reject(format!(
-            "{path} is neither an SQS record (no `body`) nor an SNS record (no `Sns`)"
-        )),
+    let sns = match map.remove("Sns") {
+        Some(Value::Object(sns)) => sns,
+        Some(other) => {
+            let reason = format!("{path}.Sns must be an object, got {}", kind(&other));
+            return reject(Envelope::LambdaSns, reason);
+        }
+        None => {
+            let reason =
+                format!("{path} is neither an SQS record (no `body`) nor an SNS record (no `Sns`)");
+            return reject(Envelope::Raw, reason);
+        }
+    };
+    let Some(message) = sns.get("Message").cloned() else {
+        return reject(Envelope::LambdaSns, format!("{path}.Sns has no `Message`"));
+    };
+    match nested_json(message, &format!("{path}.Sns.Message")) {
+        Ok(inner) => unwrap(inner, Envelope::LambdaSns, path, raw),
+        Err(reason) => reject(Envelope::LambdaSns, reason),
     }
 }
 
@@ -244,7 +248,7 @@ fn unwrap(value: Value, envelope: Envelope, path: &str, raw: &str) -> Record {
         }
         Err(value) => (value, envelope),
     };
-    let outcome = parse(batch_output(value), raw);
+    let outcome = parse(batch_output(value), path, raw);
     Record { envelope, outcome }
 }
 
@@ -279,7 +283,7 @@ fn batch_output(value: Value) -> Value {
 }
 
 /// Parses unwrapped content as a payload or a reference.
-fn parse(value: Value, raw: &str) -> Result<Parsed<PayloadInput>, Rejected> {
+fn parse(value: Value, path: &str, raw: &str) -> Result<Parsed<PayloadInput>, Rejected> {
     PayloadInput::from_value(value).map_err(|e| {
         let problems = match e {
             Error::InvalidPayload(problems) => problems,
@@ -287,7 +291,14 @@ fn parse(value: Value, raw: &str) -> Result<Parsed<PayloadInput>, Rejected> {
         };
         Rejected {
             rejection: Rejection::NotAProcessPayload,
-            reason: format!("not a process payload: {}", problems_summary(&problems)),
+            reason: if path.is_empty() {
+                format!("not a process payload: {}", problems_summary(&problems))
+            } else {
+                format!(
+                    "{path}: not a process payload: {}",
+                    problems_summary(&problems)
+                )
+            },
             problems,
             raw: raw.to_string(),
         }
@@ -325,5 +336,59 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parse_warnings_survive_extraction() {
+        let payload = json!({"features": [{"id": "a"}], "process": {"workflow": "w"}});
+        let records = extract(&payload.to_string());
+        let parsed = records[0].outcome.as_ref().unwrap();
+        assert_eq!(parsed.warnings.len(), 1);
+        assert_eq!(parsed.warnings[0].path, "$.process");
+    }
+
+    #[test]
+    fn a_payload_with_envelope_member_names_is_still_a_payload() {
+        let payload = json!({
+            "features": [{"id": "a"}], "process": [{"workflow": "w"}],
+            "Records": [], "Message": "x", "Parameters": {"url_out": "s3://b/k"}
+        });
+        let records = extract(&payload.to_string());
+        assert_eq!(records.len(), 1);
+        match &records[0].outcome.as_ref().unwrap().value {
+            PayloadInput::Payload(p) => assert_eq!(p.id().unwrap(), "none/workflow-w/a"),
+            other => panic!("expected a payload, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn records_inside_a_message_are_not_split_again() {
+        let inner = json!({"Records": [{"body": "{\"url\": \"s3://b/k\"}"}]}).to_string();
+        let sns = json!({"Type": "Notification", "Message": inner}).to_string();
+        let records = extract(&sns);
+        assert_eq!(records.len(), 1);
+        let rejected = records[0].outcome.as_ref().unwrap_err();
+        assert_eq!(rejected.rejection, Rejection::NotAProcessPayload);
+        assert_eq!(rejected.raw, sns);
+    }
+
+    #[test]
+    fn a_rejection_reads_as_its_event_type_and_reason() {
+        let rejected = extract("{").remove(0).outcome.unwrap_err();
+        let text = rejected.to_string();
+        assert!(
+            text.starts_with("RECORD_EXTRACT_FAILED: message is not JSON"),
+            "{text}"
+        );
+        let event = rejected.event(Timestamp::from_micros(0));
+        assert_eq!(event.event_type, WorkflowEventType::RecordExtractFailed);
+        assert_eq!(event.error.as_deref(), Some(rejected.reason.as_str()));
+        assert!(event.key.is_none());
     }
 }
