@@ -231,6 +231,35 @@ impl WorkflowEvent {
         attributes
     }
 
+    /// Reads an event back from its message body (an NDJSON event log line's `body`).
+    /// Unknown members are ignored; a missing or mistyped one is an error naming it.
+    pub fn from_body(body: &Value) -> Result<WorkflowEvent> {
+        let field = |name: &'static str| -> Result<Option<String>> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(Error::invalid_argument(
+                    name,
+                    format!("must be a string, got {other}"),
+                )),
+            }
+        };
+        let required = |name: &'static str| -> Result<String> {
+            field(name)?.ok_or_else(|| Error::invalid_argument(name, "is missing"))
+        };
+        Ok(WorkflowEvent {
+            event_type: required("event_type")?.parse()?,
+            key: field("payload_id")?
+                .map(|id| StateKey::parse(&id))
+                .transpose()?,
+            isotimestamp: required("isotimestamp")?.parse()?,
+            input_payload_url: field("input_payload_url")?,
+            output_payload_url: field("output_payload_url")?,
+            execution: field("execution")?,
+            error: field("error")?,
+        })
+    }
+
     /// The event as a message: [`body`](Self::body) and [`attributes`](Self::attributes).
     pub fn to_message(&self) -> Message {
         Message {
@@ -310,6 +339,27 @@ mod tests {
         );
         assert_eq!(attributes["collections"].value, "sentinel-2-l2a");
         assert_eq!(attributes["event_type"].value, "SUCCEEDED");
+    }
+
+    #[test]
+    fn events_read_back_from_their_body() {
+        let at: Timestamp = "2025-01-01T00:00:00.123456Z".parse().unwrap();
+        let events = [
+            WorkflowEvent::new(WorkflowEventType::Failed, &key(), at)
+                .with_execution("exec-1")
+                .with_error("TaskFailed: boom")
+                .with_input_url("file:///in.json"),
+            WorkflowEvent::unidentified(WorkflowEventType::NotAProcessPayload, at)
+                .with_error("not a process payload"),
+        ];
+        for event in events {
+            assert_eq!(WorkflowEvent::from_body(&event.body()).unwrap(), event);
+        }
+        let err = WorkflowEvent::from_body(&json!({"event_type": "FAILED"})).unwrap_err();
+        assert!(err.to_string().contains("isotimestamp"), "{err}");
+        let body = json!({"event_type": "FAILED", "isotimestamp": "2025-01-01T00:00:00+00:00", "error": 3});
+        let err = WorkflowEvent::from_body(&body).unwrap_err();
+        assert!(err.to_string().contains("error: must be a string"), "{err}");
     }
 
     #[test]
