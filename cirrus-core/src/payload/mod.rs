@@ -40,4 +40,5 @@ pub use model::{Parsed, PayloadInput, PayloadRef, ProcessPayload};
 pub use problem::Problem;
 pub use upload::{AllAssets, PublicAssets, UploadOptions};
 
+pub(crate) use extract::kind as value_kind;
 pub(crate) use problem::problems_summary;

@@ -23,7 +23,7 @@
 
 use super::event::{WorkflowEvent, WorkflowEventType};
 use crate::Error;
-use crate::payload::{Parsed, PayloadInput, Problem, problems_summary};
+use crate::payload::{Parsed, PayloadInput, Problem, problems_summary, value_kind};
 use crate::state::Timestamp;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -157,7 +157,7 @@ pub fn extract(raw: &str) -> Vec<Record> {
         Some(other) => vec![Record {
             envelope: Envelope::Raw,
             outcome: Err(extract_failed(
-                format!("`Records` must be an array, got {}", kind(other)),
+                format!("`Records` must be an array, got {}", value_kind(other)),
                 raw,
             )),
         }],
@@ -196,7 +196,7 @@ fn extract_entry(entry: Value, path: &str, raw: &str) -> Record {
         outcome: Err(extract_failed(reason, raw)),
     };
     let Value::Object(mut map) = entry else {
-        let reason = format!("{path} must be an object, got {}", kind(&entry));
+        let reason = format!("{path} must be an object, got {}", value_kind(&entry));
         return reject(Envelope::Raw, reason);
     };
     if let Some(body) = map.remove("body") {
@@ -208,7 +208,7 @@ fn extract_entry(entry: Value, path: &str, raw: &str) -> Record {
     let sns = match map.remove("Sns") {
         Some(Value::Object(sns)) => sns,
         Some(other) => {
-            let reason = format!("{path}.Sns must be an object, got {}", kind(&other));
+            let reason = format!("{path}.Sns must be an object, got {}", value_kind(&other));
             return reject(Envelope::LambdaSns, reason);
         }
         None => {
@@ -313,7 +313,7 @@ fn nested_json(value: Value, field: &str) -> Result<Value, String> {
         }
         other => Err(format!(
             "{field} must be a string holding JSON, got {}",
-            kind(&other)
+            value_kind(&other)
         )),
     }
 }
@@ -324,18 +324,6 @@ fn extract_failed(reason: impl Into<String>, raw: &str) -> Rejected {
         reason: reason.into(),
         problems: Vec::new(),
         raw: raw.to_string(),
-    }
-}
-
-/// "a string", "an object", … for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
