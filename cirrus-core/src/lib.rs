@@ -46,6 +46,7 @@
 mod error;
 pub mod payload;
 pub mod process;
+pub mod queue;
 pub mod state;
 pub mod store;
 pub mod task;
