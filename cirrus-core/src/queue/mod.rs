@@ -41,6 +41,11 @@ pub mod conformance;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
+/// The examples of `docs/queue.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/queue.md")]
+struct QueueGuide;
+
 use crate::state::Timestamp;
 use crate::{Error, Result};
 use async_trait::async_trait;
