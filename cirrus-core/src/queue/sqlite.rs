@@ -170,14 +170,16 @@ impl SqliteQueue {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             let mut conn = inner.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let fail = |problem: &str, e: rusqlite::Error| {
+                let message = format!("{what} in {}: {problem}", inner.path.display());
+                Error::queue(BACKEND, message, e)
+            };
             let tx = conn
                 .transaction_with_behavior(behavior)
-                .map_err(|e| Error::queue(BACKEND, format!("{what}: cannot lock the queue"), e))?;
+                .map_err(|e| fail("cannot lock the queue", e))?;
             let now = inner.clock.now();
-            let value = f(&tx, now, inner.max_receives)
-                .map_err(|e| Error::queue(BACKEND, format!("{what} failed"), e))?;
-            tx.commit()
-                .map_err(|e| Error::queue(BACKEND, format!("{what}: cannot commit"), e))?;
+            let value = f(&tx, now, inner.max_receives).map_err(|e| fail("statement failed", e))?;
+            tx.commit().map_err(|e| fail("cannot commit", e))?;
             Ok(value)
         })
         .await
@@ -364,6 +366,7 @@ impl Queue for SqliteQueue {
                 Redrive::All => {
                     let n = tx.execute(&format!("{back} ORDER BY seq"), [now.as_micros()])?;
                     tx.execute("DELETE FROM dead_letters", [])?;
+                    tracing::info!(messages = n, "redrove every dead letter");
                     Ok(n)
                 }
                 Redrive::Ids(ids) => {
@@ -376,6 +379,11 @@ impl Queue for SqliteQueue {
                             n += 1;
                         }
                     }
+                    tracing::info!(
+                        messages = n,
+                        asked = ids.len(),
+                        "redrove dead letters by id"
+                    );
                     Ok(n)
                 }
             }

@@ -144,3 +144,19 @@ fn works_without_a_runtime() {
         "runs inline outside tokio"
     );
 }
+
+#[tokio::test]
+async fn errors_name_the_operation_and_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("queue.db");
+    let queue = SqliteQueue::create(&path).await.expect("create");
+    Connection::open(&path)
+        .and_then(|c| c.execute_batch("DROP TABLE messages"))
+        .expect("break the schema");
+    let error = queue.send("m").await.unwrap_err().to_string();
+    let want = format!(
+        "queue (sqlite): send in {}: statement failed",
+        path.display()
+    );
+    assert_eq!(error, want);
+}
