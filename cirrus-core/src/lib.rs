@@ -3,12 +3,18 @@
 //! The library at the heart of Cirrus, a workflow framework for STAC-based geospatial
 //! imagery pipelines that is compatible with [cirrus-geo] process payloads.
 //!
-//! It holds three parts today:
+//! Its parts:
 //!
 //! - the **state DB** ([`state`]): where each payload is, with SQLite and DynamoDB backends;
 //! - the **local workflow engine** ([`workflow`]): an Amazon States Language interpreter that
 //!   runs Step Functions definitions on one machine, with the [`task::Task`] trait for the
 //!   work it calls;
+//! - the **process queue** ([`queue`]): SQS semantics (visibility timeouts, receive counts,
+//!   dead letters) on SQLite;
+//! - **queue messages, workflow events and sinks** ([`process`]): the message shapes
+//!   `process` accepts, the workflow event types, published-item attributes, NDJSON sinks;
+//! - the **payload bucket** ([`store`]): archived inputs and outputs, oversized payloads and
+//!   published items on an object store (`file://`, or `s3://` with the `aws` feature);
 //! - the **process payload** model ([`payload`]), in more detail:
 //! - [`payload::ProcessPayload`] and its parts ([`payload::ProcessDefinition`],
 //!   [`payload::UploadOptions`], …), parsed from JSON with every problem reported at once,
