@@ -5,6 +5,9 @@
 //! [state]
 //! db = "sqlite:.cirrus/state.db"   # or "dynamodb:my-deployment-state"
 //!
+//! [store]
+//! payloads = ".cirrus/payloads"    # the payload bucket: a path, file:// or s3:// URL
+//!
 //! [tasks.copy-assets]                              # a task run as a subprocess
 //! command = ["python3", "tasks/copy_assets.py"]   # then: run INPUT --output OUT --workdir DIR
 //! args = ["--logging", "DEBUG"]                    # optional, after --workdir DIR
@@ -31,6 +34,9 @@ pub const CONFIG_FILE: &str = "cirrus.toml";
 /// The state DB of a project when its configuration names none.
 pub const DEFAULT_STATE_DB: &str = ".cirrus/state.db";
 
+/// The payload bucket of a project when its configuration names none.
+pub const DEFAULT_PAYLOAD_BUCKET: &str = ".cirrus/payloads";
+
 /// A project folder and the settings the CLI uses.
 #[derive(Debug)]
 pub struct Project {
@@ -38,6 +44,8 @@ pub struct Project {
     pub root: PathBuf,
     /// `state.db` from `cirrus.toml`.
     pub state_db: Option<String>,
+    /// `store.payloads` from `cirrus.toml`: the payload bucket.
+    pub payload_bucket: Option<String>,
     /// `[tasks.NAME]`: tasks run as subprocesses, by name.
     pub tasks: BTreeMap<String, TaskConfig>,
     /// `[lambda.functions]`: Lambda function name -> task name.
@@ -79,6 +87,7 @@ impl Project {
         Ok(Project {
             root: cwd,
             state_db: None,
+            payload_bucket: None,
             tasks: BTreeMap::new(),
             lambda_functions: BTreeMap::new(),
         })
@@ -99,6 +108,19 @@ impl Project {
             Some(toml::Value::String(db)) => Some(db.clone()),
             Some(other) => anyhow::bail!(
                 "{}: state.db must be a string such as \"sqlite:.cirrus/state.db\", not {}",
+                config.display(),
+                other.type_str()
+            ),
+        };
+        let payload_bucket = match table.get("store").and_then(|s| s.get("payloads")) {
+            None => None,
+            Some(toml::Value::String(url)) if !url.is_empty() => Some(url.clone()),
+            Some(toml::Value::String(_)) => anyhow::bail!(
+                "{}: store.payloads is empty; give a path or URL such as \".cirrus/payloads\"",
+                config.display()
+            ),
+            Some(other) => anyhow::bail!(
+                "{}: store.payloads must be a path or URL such as \".cirrus/payloads\" or \"s3://bucket/prefix\", not {}",
                 config.display(),
                 other.type_str()
             ),
@@ -136,6 +158,7 @@ impl Project {
         Ok(Project {
             root: root.to_path_buf(),
             state_db,
+            payload_bucket,
             tasks,
             lambda_functions: lambda.functions,
         })

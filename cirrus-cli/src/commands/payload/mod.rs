@@ -1,5 +1,6 @@
 //! `cirrus payload …`: process payload tools.
 
+pub mod archived;
 pub mod get_id;
 pub mod next;
 pub mod schema;
@@ -23,6 +24,10 @@ pub enum Command {
     Template(template::Args),
     /// Print the JSON Schema of a process payload.
     Schema(schema::Args),
+    /// Print the input payload archived for an execution (the latest by default).
+    GetInput(archived::Args),
+    /// Print the output payload archived for an execution (the latest by default).
+    GetOutput(archived::Args),
 }
 
 /// Runs a `cirrus payload` subcommand.
@@ -33,5 +38,7 @@ pub fn run(command: Command, global: &Global) -> anyhow::Result<ExitCode> {
         Command::Next(args) => next::run(args),
         Command::Template(args) => template::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::GetInput(args) => archived::run(args, archived::Which::Input),
+        Command::GetOutput(args) => archived::run(args, archived::Which::Output),
     }
 }
