@@ -8,7 +8,7 @@ use super::resolver::TaskResolver;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One execution's shared runtime.
 pub(crate) struct Runtime {
@@ -67,10 +67,7 @@ impl Runtime {
         state: Option<&str>,
         details: Option<Value>,
     ) -> Result<(), Failure> {
-        let mut history = self
-            .history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut history = self.history();
         let limit = self.options.max_history_events;
         if limit != 0 && history.len() >= limit {
             return Err(Failure::runtime(format!(
@@ -78,39 +75,27 @@ impl Runtime {
                  record (max_history_events)"
             )));
         }
-        let id = history.len() as u64 + 1;
-        history.push(HistoryEvent {
-            id,
-            timestamp: Utc::now(),
-            kind,
-            state: state.map(str::to_owned),
-            details,
-        });
+        push(&mut history, kind, state, details);
         Ok(())
     }
 
     /// Appends an event even past the limit (the execution's closing event).
     pub(crate) fn record_final(&self, kind: EventKind, details: Value) {
-        let mut history = self
-            .history
+        let mut history = self.history();
+        push(&mut history, kind, None, Some(details));
+    }
+
+    /// The history, locked. A panic elsewhere while it was held leaves it usable: every
+    /// push is a single `Vec::push`, so it is never half-written.
+    fn history(&self) -> MutexGuard<'_, Vec<HistoryEvent>> {
+        self.history
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let id = history.len() as u64 + 1;
-        history.push(HistoryEvent {
-            id,
-            timestamp: Utc::now(),
-            kind,
-            state: None,
-            details: Some(details),
-        });
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Takes the recorded history.
     pub(crate) fn take_history(&self) -> Vec<HistoryEvent> {
-        let mut history = self
-            .history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut history = self.history();
         std::mem::take(&mut *history)
     }
 
@@ -163,6 +148,23 @@ impl Runtime {
         }
         Value::Object(context)
     }
+}
+
+/// Appends the next event, numbered from 1, stamped now.
+fn push(
+    history: &mut Vec<HistoryEvent>,
+    kind: EventKind,
+    state: Option<&str>,
+    details: Option<Value>,
+) {
+    let id = history.len() as u64 + 1;
+    history.push(HistoryEvent {
+        id,
+        timestamp: Utc::now(),
+        kind,
+        state: state.map(str::to_owned),
+        details,
+    });
 }
 
 /// History details with one member (built without `json!`, which serializes its values: this
