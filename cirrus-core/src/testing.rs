@@ -305,3 +305,6 @@ fn answers(address: SocketAddr) -> bool {
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
+
+mod stac_api;
+pub use stac_api::StacApiServer;

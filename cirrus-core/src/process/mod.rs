@@ -10,6 +10,8 @@
 //!   ([`item_attributes`]).
 //! - [`sink`]: [`MessageSink`], where events and items go: an NDJSON file
 //!   ([`NdjsonSink`]) or memory ([`MemorySink`]).
+//! - [`stac_api`]: [`StacApiSink`], items published to a STAC API's Transactions endpoint
+//!   (feature `stac-api`, on by default).
 //!
 //! ```
 //! use cirrus_core::process::{Envelope, extract};
@@ -29,8 +31,12 @@ pub mod conformance;
 pub mod event;
 pub mod message;
 pub mod sink;
+#[cfg(feature = "stac-api")]
+pub mod stac_api;
 
 pub use attributes::{Attribute, Attributes, DataType, item_attributes};
 pub use event::{WorkflowEvent, WorkflowEventType};
 pub use message::{Envelope, Record, Rejected, Rejection, extract, extract_bytes};
 pub use sink::{MemorySink, Message, MessageSink, NdjsonSink};
+#[cfg(feature = "stac-api")]
+pub use stac_api::StacApiSink;
