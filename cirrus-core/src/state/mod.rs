@@ -8,6 +8,16 @@
 //! claimers cannot both win and a late status event cannot move a record backwards. Every
 //! applied transition is also appended to the payload's **timeline**.
 //!
+//! The SQLite state DB also keeps, for local mode:
+//!
+//! - the **workflow event log**: every [`WorkflowEvent`](crate::process::WorkflowEvent)
+//!   published through [`SqliteStateStore::event_log`](sqlite::SqliteStateStore::event_log),
+//!   read back with [`SqliteStateStore::events`](sqlite::SqliteStateStore::events) and an
+//!   [`EventQuery`] (on AWS, workflow events go to the SNS topic instead);
+//! - **payload leases** ([`Leases`]): which local worker runs a payload right now. A worker
+//!   that dies keeps its leases only until they expire; another worker may then take the
+//!   payload over.
+//!
 //! ```
 //! use cirrus_core::state::{StateKey, StateStore, Query, State, sqlite::SqliteStateStore};
 //!
@@ -28,6 +38,7 @@
 //! # }).unwrap();
 //! ```
 
+mod lease;
 mod model;
 mod query;
 pub mod sqlite;
@@ -38,10 +49,12 @@ pub mod dynamodb;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use lease::{Lease, Leases};
 pub use model::{
     Change, Outcome, State, StateKey, StateRecord, TimelineEvent, Timestamp, Transition,
 };
 pub use query::{Counts, CountsQuery, Page, PageToken, Query, SortKey, parse_time_bound};
+pub use sqlite::{EventLogSink, EventQuery, LoggedEvent};
 
 use crate::Result;
 use async_trait::async_trait;

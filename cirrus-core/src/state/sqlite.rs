@@ -11,7 +11,20 @@
 //!   [`SqliteStateStore::explain`]), and per-workflow state **counts** are kept exact in the
 //!   same transaction as every write, so `counts` reads a table of a few hundred rows.
 //!
+//! - Beside the records (schema version 2), a **workflow event log** (`events`: every
+//!   [`WorkflowEvent`](crate::process::WorkflowEvent) with its exact JSON body, read back with
+//!   [`SqliteStateStore::events`] and written through [`SqliteStateStore::event_log`], a
+//!   [`MessageSink`](crate::process::MessageSink)) and **payload leases** (`leases`: which
+//!   local worker runs a payload now, until when; see [`Leases`](super::Leases)).
+//!
 //! Times are stored as microseconds since the epoch; lists as JSON text.
+
+mod events;
+mod lease;
+#[cfg(test)]
+mod tests;
+
+pub use events::{DEFAULT_EVENT_LIMIT, EventLogSink, EventQuery, LoggedEvent};
 
 use super::StateStore;
 use super::model::{Change, Outcome, State, StateKey, StateRecord, TimelineEvent, Timestamp};
@@ -77,6 +90,30 @@ const MIGRATIONS: &[&str] = &[
         n        INTEGER NOT NULL,
         PRIMARY KEY (workflow, state)
     ) WITHOUT ROWID;
+    "#,
+    // 2: the workflow event log and payload leases.
+    r#"
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        event_type  TEXT NOT NULL,
+        payload_id  TEXT,
+        workflow    TEXT,
+        collections TEXT,
+        execution   TEXT,
+        error       TEXT,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX events_by_payload_id ON events (payload_id, seq);
+    CREATE INDEX events_by_event_type_and_at ON events (event_type, at);
+    CREATE INDEX events_by_at ON events (at);
+
+    CREATE TABLE leases (
+        payload_id TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        expires    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX leases_by_owner ON leases (owner);
     "#,
 ];
 

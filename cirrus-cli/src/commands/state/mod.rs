@@ -1,6 +1,7 @@
 //! `cirrus state …`: where each payload is, what happened to it, and what failed.
 
 pub mod counts;
+pub mod events;
 pub mod get;
 pub mod query;
 pub mod timeline;
@@ -36,6 +37,8 @@ pub enum Command {
     Counts(counts::Args),
     /// Print every state transition of a payload, oldest first.
     Timeline(timeline::Args),
+    /// Print the workflow event log (SQLite state DB only), oldest first.
+    Events(events::Args),
 }
 
 /// Runs a `cirrus state` subcommand.
@@ -46,13 +49,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let store = spec.open().await?;
-        let store = store.as_ref();
         match args.command {
-            Command::Get(args) => get::run(args, store, global).await,
-            Command::Query(args) => query::run(args, store, global).await,
-            Command::Counts(args) => counts::run(args, store, global).await,
-            Command::Timeline(args) => timeline::run(args, store, global).await,
+            Command::Get(args) => get::run(args, spec.open().await?.as_ref(), global).await,
+            Command::Query(args) => query::run(args, spec.open().await?.as_ref(), global).await,
+            Command::Counts(args) => counts::run(args, spec.open().await?.as_ref(), global).await,
+            Command::Timeline(args) => {
+                timeline::run(args, spec.open().await?.as_ref(), global).await
+            }
+            // Not part of `StateStore`: only the SQLite state DB keeps an event log.
+            Command::Events(args) => events::run(args, &spec, global).await,
         }
     })?;
     Ok(ExitCode::SUCCESS)
