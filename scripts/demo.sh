@@ -1,73 +1,80 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build `cirrus`, and run a payload demo on generated
-# data. Usage: scripts/demo.sh [N]   (N payloads to generate, default 2000)
+# The main job: install what is missing, build `cirrus`, and run the local pipeline on
+# generated data. Usage: scripts/demo.sh [N]   (N payloads to generate, default 300)
 #
-# Until the local pipeline exists (later issues), the demo exercises the payload tools
-# (templating, validation, IDs, chaining with fan-out and chain_filter, the JSON Schema) and
-# the local workflow engine (an ASL state machine with a Map and a subprocess task).
+# A project made by `cirrus init` gets a second workflow; N generated Sentinel-2-like
+# payloads (plus one garbage line) go through `cirrus process` and `cirrus run`: claims in
+# the state DB, the Python `stamp` task run as a subprocess, published items, workflow
+# events, and a chain (example -> archive) filtered by `chain_filter`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n="${1:-2000}"
+n="${1:-300}"
 
 bash scripts/install.sh
 cargo build --release -p cirrus-cli
-cirrus=target/release/cirrus
-work=target/demo
+cirrus="$PWD/target/release/cirrus"
+work="$PWD/target/demo"
 rm -rf "$work" && mkdir -p "$work"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
-step "1. Fill a payload template (cirrus payload template)"
+step "1. A payload from a template, validated, and its ID"
 "$cirrus" payload template -x workflow cog-archive -x tile 17HQD \
   < docs/examples/payload.json.template > "$work/payload.json"
-cat "$work/payload.json"
-
-step "2. Validate it (exit 0 = valid)"
 "$cirrus" payload validate "$work/payload.json"
-
-step "3. Its ID"
 "$cirrus" payload get-id "$work/payload.json"
 
-step "4. An invalid payload: every problem, with its JSON path (exit 1)"
-"$cirrus" payload validate docs/examples/invalid-payload.json || echo "(exit $? as expected)" >&2
+step "2. A project: cirrus init, a second workflow, cirrus validate"
+"$cirrus" init "$work/project"
+cd "$work/project"
+"$cirrus" create workflow archive --task stamp
+"$cirrus" validate
 
-step "5. The next payloads of a chain: fan-out with a chain_filter"
-"$cirrus" payload next docs/examples/chained-output.json
+step "3. $n generated payloads: example, then archive for sentinel-2b items only"
+python3 "$OLDPWD/bench/gen_payloads.py" "$n" 7 "$work/generated.ndjson"
+python3 - "$work/generated.ndjson" "$work/payloads.ndjson" <<'PY'
+import json, sys
+template = "/${collection}/${id}"
+with open(sys.argv[1]) as src, open(sys.argv[2], "w") as out:
+    for line in src:
+        payload = json.loads(line)
+        payload["process"] = [
+            {"workflow": "example", "upload_options": {"path_template": template}},
+            {"workflow": "archive", "upload_options": {"path_template": template},
+             "chain_filter": "@.properties.platform == 'sentinel-2b'"},
+        ]
+        out.write(json.dumps(payload) + "\n")
+    out.write("this line is not JSON\n")
+PY
 
-step "6. IDs of $n generated payloads (NDJSON, 1-5 items each), streamed"
-python3 bench/gen_payloads.py "$n" 7 "$work/payloads.ndjson"
+step "4. Enqueue them (cirrus process): the garbage line is rejected alone (exit 1)"
+"$cirrus" process "$work/payloads.ndjson" > "$work/enqueued.txt" || echo "(exit $? as expected)" >&2
+head -n 2 "$work/enqueued.txt"
+tail -n 1 "$work/enqueued.txt"
+
+step "5. Drain the queue (cirrus run --workers 4): process, run, update-state, publish, chain"
 start=$(date +%s.%N)
-"$cirrus" payload get-id "$work/payloads.ndjson" > "$work/ids.txt"
+# Exit 1 when a payload FAILED: a few generated items have no collection, which the
+# path_template needs, so publishing fails for them (PublishError).
+"$cirrus" run --workers 4 || echo "(exit $?: some payloads failed)" >&2
 end=$(date +%s.%N)
-head -n 3 "$work/ids.txt"
-python3 -c "import sys; n=int(sys.argv[1]); s=float(sys.argv[3])-float(sys.argv[2]); print(f'{n} IDs in {s:.2f} s ({n/s:,.0f} payloads/s)')" \
-  "$(wc -l < "$work/ids.txt")" "$start" "$end" >&2
+python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.1f} s')" "$start" "$end" >&2
 
-step "7. Validate them all as JSON Lines, and count by status"
-"$cirrus" payload validate --format json "$work/payloads.ndjson" \
-  | python3 -c "import sys, json, collections; print(dict(collections.Counter(json.loads(l)['status'] for l in sys.stdin)))"
+step "6. The state DB: counts per workflow and state, the failures, and a timeline"
+"$cirrus" state counts
+"$cirrus" state query --state FAILED --limit 3
+first=$(head -n 1 "$work/enqueued.txt" | cut -d' ' -f2)
+"$cirrus" state get "$first"
 
-step "8. The payload JSON Schema (first lines)"
-"$cirrus" payload schema | head -n 12
+step "7. Workflow events (the event log) and published items (the publish log)"
+"$cirrus" state events --limit 6
+python3 -c "import sys, json, collections; c=collections.Counter(json.loads(l)['attributes']['status']['StringValue'] for l in open(sys.argv[1])); print('published items by status:', dict(c))" .cirrus/published.ndjson >&2
+find .cirrus/data -name "*.json" | sed -n 1,3p
 
-project=docs/examples/workflow
-cirrus_abs="$PWD/$cirrus"
-work_abs="$PWD/$work"
+step "8. Run one payload again and print its output (cirrus run-workflow --rerun)"
+"$cirrus" run-workflow --rerun workflows/example/payload.json | cut -c 1-400
 
-step "9. Validate an ASL workflow (cirrus workflow validate)"
-(cd "$project" && "$cirrus_abs" workflow validate workflow.json)
+step "9. The archived input and output of that payload"
+"$cirrus" payload get-output example/workflow-example/example-item-1 | cut -c 1-200
 
-step "10. Run it locally: a Map classifies bands, a Python subprocess task summarizes them"
-(cd "$project" && "$cirrus_abs" workflow exec workflow.json --input input.json --history \
-  2> "$work_abs/history.ndjson")
-python3 -c "import sys, json, collections; print('history:', dict(collections.Counter(json.loads(l)['type'] for l in open(sys.argv[1]))))" \
-  "$work/history.ndjson" >&2
-
-step "11. A failing run: the error and cause on stdout (exit 1)"
-echo '{"scene": "empty", "bands": []}' \
-  | (cd "$project" && "$cirrus_abs" workflow exec workflow.json --input -) || echo "(exit $? as expected)" >&2
-
-step "12. The workflow drawn as Mermaid (first lines)"
-"$cirrus" workflow graph --mermaid "$project/workflow.json" | head -n 8
-
-printf '\ndemo done: outputs in %s\n' "$work" >&2
+printf '\ndemo done: the project is %s\n' "$work/project" >&2

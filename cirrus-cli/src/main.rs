@@ -8,8 +8,10 @@ mod batches;
 mod cli;
 mod commands;
 mod input;
+mod local;
 mod logging;
 mod output;
+mod progress;
 mod project;
 mod state_db;
 

@@ -7,6 +7,17 @@
 //!
 //! [store]
 //! payloads = ".cirrus/payloads"    # the payload bucket: a path, file:// or s3:// URL
+//! data = ".cirrus/data"            # where output items are published (path_template root)
+//!
+//! [queue]                          # the local process queue (`cirrus process`, `cirrus run`)
+//! db = ".cirrus/queue.db"
+//! max_receives = 5                 # receives before a message becomes a dead letter
+//!
+//! [publish]
+//! items = ".cirrus/published.ndjson"   # the publish log: one line per published item
+//! events = ".cirrus/events.ndjson"     # workflow events (also kept in the state DB)
+//! stac_api = "http://127.0.0.1:8080/"  # optional: POST items to a STAC API (Transactions)
+//! stac_api_headers = { Authorization = "Bearer …" }  # optional
 //!
 //! [tasks.copy-assets]                              # a task run as a subprocess
 //! command = ["python3", "tasks/copy_assets.py"]   # then: run INPUT --output OUT --workdir DIR
@@ -50,6 +61,37 @@ pub struct Project {
     pub tasks: BTreeMap<String, TaskConfig>,
     /// `[lambda.functions]`: Lambda function name -> task name.
     pub lambda_functions: BTreeMap<String, String>,
+    /// `store.data`: where output items are published.
+    pub data_store: Option<String>,
+    /// `[queue]`.
+    pub queue: QueueConfig,
+    /// `[publish]`.
+    pub publish: PublishConfig,
+}
+
+/// `[queue]`: the local process queue.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The SQLite file, relative to the project folder.
+    pub db: Option<String>,
+    /// Receives before a message becomes a dead letter.
+    pub max_receives: Option<u32>,
+}
+
+/// `[publish]`: where published items and workflow events go.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The publish log (NDJSON), relative to the project folder.
+    pub items: Option<String>,
+    /// The workflow event log (NDJSON), relative to the project folder.
+    pub events: Option<String>,
+    /// A STAC API whose Transactions endpoint receives every published item.
+    pub stac_api: Option<String>,
+    /// Headers sent to the STAC API (`Authorization`, …).
+    #[serde(default)]
+    pub stac_api_headers: BTreeMap<String, String>,
 }
 
 /// `[tasks.NAME]`: a task run as a subprocess speaking the task CLI contract.
@@ -90,6 +132,9 @@ impl Project {
             payload_bucket: None,
             tasks: BTreeMap::new(),
             lambda_functions: BTreeMap::new(),
+            data_store: None,
+            queue: QueueConfig::default(),
+            publish: PublishConfig::default(),
         })
     }
 
@@ -155,13 +200,64 @@ impl Project {
                 .try_into()
                 .map_err(|e| anyhow::anyhow!("{}: lambda: {}", config.display(), one_line(&e)))?,
         };
+        let data_store = match table.get("store").and_then(|s| s.get("data")) {
+            None => None,
+            Some(toml::Value::String(url)) if !url.is_empty() => Some(url.clone()),
+            Some(_) => anyhow::bail!(
+                "{}: store.data must be a non-empty path or URL such as \".cirrus/data\" or \"s3://bucket\"",
+                config.display()
+            ),
+        };
+        let queue: QueueConfig = section(&table, "queue", config)?;
+        if queue.max_receives == Some(0) {
+            anyhow::bail!(
+                "{}: queue.max_receives must be at least 1",
+                config.display()
+            );
+        }
+        let publish: PublishConfig = section(&table, "publish", config)?;
         Ok(Project {
             root: root.to_path_buf(),
             state_db,
             payload_bucket,
             tasks,
             lambda_functions: lambda.functions,
+            data_store,
+            queue,
+            publish,
         })
+    }
+}
+
+impl Project {
+    /// `location` resolved against the project folder: a URL or an absolute path as is,
+    /// else `<root>/location`.
+    pub fn locate(&self, location: &str) -> String {
+        absolute(location, &self.root)
+    }
+}
+
+/// `location` itself when it is a URL or an absolute path, else `base/location`.
+pub fn absolute(location: &str, base: &Path) -> String {
+    if location.contains("://") || Path::new(location).is_absolute() {
+        location.to_owned()
+    } else {
+        base.join(location).display().to_string()
+    }
+}
+
+/// The `[name]` table of the configuration, or its default when absent.
+fn section<T: Default + serde::de::DeserializeOwned>(
+    table: &toml::Table,
+    name: &str,
+    config: &Path,
+) -> anyhow::Result<T> {
+    match table.get(name) {
+        None => Ok(T::default()),
+        Some(value) => value
+            .clone()
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("{}: {name}: {}", config.display(), one_line(&e))),
     }
 }
 

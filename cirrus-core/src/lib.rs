@@ -51,6 +51,7 @@
 
 mod error;
 pub mod payload;
+pub mod pipeline;
 pub mod process;
 pub mod queue;
 pub mod state;

@@ -4,6 +4,9 @@ pub mod completions;
 pub mod create;
 pub mod init;
 pub mod payload;
+pub mod process;
+pub mod run;
+pub mod run_workflow;
 pub mod state;
 pub mod validate;
 pub mod workflow;
@@ -30,6 +33,12 @@ pub enum Command {
     Create(create::Command),
     /// Check the whole project: definitions, task resources, programs, example payloads.
     Validate(validate::Args),
+    /// Put payloads (JSON, or NDJSON one per line) on the project's process queue.
+    Process(process::Args),
+    /// Drain the process queue: claim, run, record, publish and chain each payload.
+    Run(run::Args),
+    /// Run one payload through the pipeline and print its output (exit 10 failed, 11 timeout).
+    RunWorkflow(run_workflow::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -43,6 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args, &cli.global),
         Command::Create(command) => create::run(command, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Process(args) => process::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::RunWorkflow(args) => run_workflow::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -41,6 +41,7 @@ where
     let mut plain = Message {
         body: json!({"n": 1, "nested": {"list": [1, 2.5, null, true]}}),
         attributes: Default::default(),
+        origin: None,
     };
     plain
         .attributes
@@ -59,6 +60,10 @@ where
         .map(|i| Message {
             body: json!({"i": i}),
             attributes: Default::default(),
+            origin: Some(super::sink::Origin {
+                payload_id: "c/workflow-w/i".into(),
+                execution: format!("e{i}"),
+            }),
         })
         .collect();
     sink.publish(&many).await?;

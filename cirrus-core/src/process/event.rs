@@ -265,6 +265,7 @@ impl WorkflowEvent {
         Message {
             body: self.body(),
             attributes: self.attributes(),
+            origin: None,
         }
     }
 }

@@ -37,6 +37,6 @@ pub mod stac_api;
 pub use attributes::{Attribute, Attributes, DataType, item_attributes};
 pub use event::{WorkflowEvent, WorkflowEventType};
 pub use message::{Envelope, Record, Rejected, Rejection, extract, extract_bytes};
-pub use sink::{MemorySink, Message, MessageSink, NdjsonSink};
+pub use sink::{MemorySink, Message, MessageSink, NdjsonSink, Origin};
 #[cfg(feature = "stac-api")]
 pub use stac_api::StacApiSink;

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 /// One message: a JSON body and its attributes.
 ///
 /// Serialized as one NDJSON line: `{"body": …, "attributes": {"name": {"DataType": …,
-/// "StringValue": …}}}`.
+/// "StringValue": …}}}`, plus `"origin"` when it is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// The body: a workflow event, or a STAC item.
@@ -26,6 +26,20 @@ pub struct Message {
     /// Its attributes, by name.
     #[serde(default)]
     pub attributes: Attributes,
+    /// The execution that published it, when known. File sinks keep it (the local pipeline
+    /// reads it back to publish an item only once per execution, even across a crash);
+    /// SNS does not carry it, so it never counts against the 10-attribute limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Which payload and execution published a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The payload ID.
+    pub payload_id: String,
+    /// The execution name.
+    pub execution: String,
 }
 
 impl Message {
@@ -36,7 +50,17 @@ impl Message {
         Message {
             body: item,
             attributes,
+            origin: None,
         }
+    }
+
+    /// The same message, marked as published by `execution` of `payload_id`.
+    pub fn with_origin(mut self, payload_id: &str, execution: &str) -> Message {
+        self.origin = Some(Origin {
+            payload_id: payload_id.to_string(),
+            execution: execution.to_string(),
+        });
+        self
     }
 }
 

@@ -5,11 +5,10 @@
 //! `store.payloads`, else `.cirrus/payloads` in the project folder. Exit codes: 0 printed,
 //! 2 when the payload, the execution or the bucket cannot be read.
 
-use crate::project::{DEFAULT_PAYLOAD_BUCKET, Project};
+use crate::project::{DEFAULT_PAYLOAD_BUCKET, Project, absolute};
 use anyhow::Context;
 use cirrus_core::store::PayloadBucket;
 use std::io::{self, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 /// Arguments of `cirrus payload get-input` and `get-output`.
@@ -81,18 +80,10 @@ fn bucket_url(flag: Option<&str>) -> anyhow::Result<String> {
     Ok(absolute(configured, &project.root))
 }
 
-/// `location` itself when it is a URL or an absolute path, else `base/location`.
-fn absolute(location: &str, base: &Path) -> String {
-    if location.contains("://") || Path::new(location).is_absolute() {
-        location.to_owned()
-    } else {
-        base.join(location).display().to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn relative_locations_are_joined_to_their_base() {

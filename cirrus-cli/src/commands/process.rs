@@ -1,0 +1,140 @@
+//! `cirrus process [PATH|-]`: put payloads on the project's process queue.
+//!
+//! The input is one JSON message, or NDJSON (one message per line). A message is any shape
+//! `process` accepts: a payload, `{"url": …}`, an SQS record body, an SNS envelope, or SNS
+//! inside SQS. A line that carries no payload (not JSON, not a process payload) is rejected
+//! alone: it gets its `RECORD_EXTRACT_FAILED` / `NOT_A_PROCESS_PAYLOAD` event and is kept
+//! under the payload bucket's `tmp/invalid/`, and the other lines are enqueued.
+//!
+//! stdout: one line per message (`--format json`: one object per message, with its `line`).
+//! Exit 0 when every message was enqueued, 1 when some were rejected, 2 on errors.
+
+use crate::cli::Global;
+use crate::local::{self, Purpose};
+use crate::output::Format;
+use crate::project::{Project, current_root};
+use anyhow::Context;
+use cirrus_core::pipeline::Submitted;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `cirrus process`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A JSON or NDJSON file, or `-` for stdin (the default).
+    #[arg(value_name = "PATH|-", default_value = "-")]
+    input: PathBuf,
+}
+
+/// How many messages are submitted at once.
+const CHUNK: usize = 1000;
+
+/// Enqueues the messages and reports each.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let root = current_root()?;
+    let project = Project::load_root(&root)?;
+    let (name, text) = read(&args.input)?;
+    let messages = split(&text);
+    if messages.is_empty() {
+        anyhow::bail!("{name}: no message to enqueue (the input is empty)");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let results = runtime.block_on(async {
+        let local = local::open(&project, Purpose::Submit, Vec::new()).await?;
+        let mut results = Vec::with_capacity(messages.len());
+        for chunk in messages.chunks(CHUNK) {
+            let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
+            results.extend(local.pipeline.submit(&bodies).await?);
+        }
+        anyhow::Ok(results)
+    })?;
+    report(&name, &messages, &results, global.format)
+}
+
+/// The input's name and text.
+fn read(input: &std::path::Path) -> anyhow::Result<(String, String)> {
+    if input.as_os_str() == "-" {
+        let mut text = String::new();
+        io::stdin()
+            .lock()
+            .read_to_string(&mut text)
+            .context("cannot read stdin (as UTF-8 text)")?;
+        return Ok(("<stdin>".to_string(), text));
+    }
+    let text = std::fs::read_to_string(input)
+        .with_context(|| format!("cannot read {} (as UTF-8 text)", input.display()))?;
+    Ok((input.display().to_string(), text))
+}
+
+/// The messages of the input, with their line numbers: the whole input when it is one JSON
+/// value (a pretty-printed payload), else each non-blank line.
+fn split(text: &str) -> Vec<(usize, String)> {
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        return vec![(1, value.to_string())];
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| (i + 1, line.trim().to_string()))
+        .collect()
+}
+
+fn report(
+    name: &str,
+    messages: &[(usize, String)],
+    results: &[Submitted],
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut rejected = 0;
+    for ((line, _), result) in messages.iter().zip(results) {
+        match format {
+            Format::Json => {
+                let mut value = serde_json::to_value(result)?;
+                value["line"] = (*line).into();
+                serde_json::to_writer(&mut out, &value)?;
+                writeln!(out)?;
+            }
+            Format::Text => match result {
+                Submitted::Enqueued {
+                    payload_ids,
+                    offloaded_to,
+                    ..
+                } => {
+                    let ids = if payload_ids.is_empty() {
+                        "(payload by reference)".to_string()
+                    } else {
+                        payload_ids.join(" ")
+                    };
+                    match offloaded_to {
+                        Some(url) => writeln!(out, "enqueued {ids} (oversized, as {url})")?,
+                        None => writeln!(out, "enqueued {ids}")?,
+                    }
+                }
+                Submitted::Rejected {
+                    event_type,
+                    reason,
+                    kept_at,
+                } => writeln!(
+                    out,
+                    "{name}:{line}: {event_type}: {reason} (kept at {kept_at})"
+                )?,
+            },
+        }
+        if matches!(result, Submitted::Rejected { .. }) {
+            rejected += 1;
+        }
+    }
+    out.flush()?;
+    let enqueued = results.len() - rejected;
+    tracing::info!(enqueued, rejected, "messages submitted");
+    Ok(if rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

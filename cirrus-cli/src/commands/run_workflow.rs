@@ -1,0 +1,229 @@
+//! `cirrus run-workflow [PATH|-] [--timeout S] [--rerun]`: run one payload through the local
+//! pipeline and print its output payload, as cirrus-geo's `run-workflow` does on AWS.
+//!
+//! The payload is enqueued and the queue is drained (with any other messages on it) until
+//! the payload's record is terminal. Chain successors stay on the queue for `cirrus run`.
+//!
+//! Exit 0 and the output payload on stdout when it SUCCEEDED (or had already succeeded);
+//! 10 when it FAILED, was INVALID or ABORTED (the error on stderr); 11 when `--timeout`
+//! passed first (the execution is then aborted and its message returned to the queue);
+//! 2 on errors.
+
+use crate::cli::Global;
+use crate::local::{self, Purpose};
+use crate::progress::Progress;
+use crate::project::{Project, current_root};
+use anyhow::Context;
+use async_trait::async_trait;
+use cirrus_core::payload::ProcessPayload;
+use cirrus_core::pipeline::{RunOptions, Shutdown, Submitted};
+use cirrus_core::process::{Message, MessageSink, WorkflowEvent, WorkflowEventType};
+use cirrus_core::state::StateKey;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Arguments of `cirrus run-workflow`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The payload: a JSON file, or `-` for stdin (the default).
+    #[arg(value_name = "PATH|-", default_value = "-")]
+    input: PathBuf,
+    /// Seconds to wait for the payload to finish.
+    #[arg(short, long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Run it again even if it already succeeded or is invalid (sets `process[0].replace`).
+    #[arg(short, long)]
+    rerun: bool,
+    /// Workers draining the queue meanwhile.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
+}
+
+/// How the payload ended, as far as `run-workflow` is concerned.
+enum End {
+    Succeeded,
+    Failed(String),
+    TimedOut,
+}
+
+/// Runs the payload and prints its output.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let root = current_root()?;
+    let project = Project::load_root(&root)?;
+    let (name, mut payload) = read(&args.input)?;
+    if args.rerun {
+        payload.process_definition_mut().replace = Some(true);
+    }
+    let payload_id = payload
+        .set_id()
+        .with_context(|| format!("{name}: the payload ID"))?
+        .to_string();
+    let key = StateKey::parse(&payload_id)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let timeout = Duration::from_secs(args.timeout);
+    let (end, output) = runtime.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let local = local::open(&project, Purpose::Run, vec![Arc::new(Events(tx))]).await?;
+        let submitted = local
+            .pipeline
+            .submit(&[payload.to_value().to_string()])
+            .await?;
+        if let Some(Submitted::Rejected { reason, .. }) = submitted.first() {
+            anyhow::bail!("{name}: {reason}");
+        }
+        let shutdown = Shutdown::new();
+        let options = RunOptions {
+            workers: usize::from(args.workers),
+            follow: true,
+            ..RunOptions::default()
+        };
+        let progress = Progress::start(local.pipeline.stats(), local.queue.clone(), global.quiet > 0);
+        let run = local.pipeline.run(&options, &shutdown);
+        tokio::pin!(run);
+        let wait = wait_for(&key, &mut rx, &local);
+        let end = tokio::select! {
+            end = tokio::time::timeout(timeout, wait) => end.unwrap_or(Ok(End::TimedOut)),
+            result = &mut run => Err(match result {
+                Ok(()) => anyhow::anyhow!("the pipeline stopped before the payload finished"),
+                Err(e) => e.into(),
+            }),
+            () = crate::commands::run::watch_signals(shutdown.clone(), &progress) => unreachable!("never returns"),
+        };
+        match &end {
+            Ok(End::TimedOut) | Err(_) => shutdown.abort(),
+            Ok(_) => shutdown.drain(),
+        }
+        let stopped = run.await;
+        progress.finish();
+        let end = end?;
+        stopped?;
+        let output = match end {
+            End::Succeeded => Some(local.pipeline.bucket().get_output(&payload_id, None).await?),
+            _ => None,
+        };
+        anyhow::Ok((end, output))
+    })?;
+    match end {
+        End::Succeeded => {
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &output)?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        End::Failed(error) => {
+            eprintln!("{payload_id}: {error}");
+            Ok(ExitCode::from(10))
+        }
+        End::TimedOut => {
+            eprintln!("{payload_id}: not finished after {} s", args.timeout);
+            Ok(ExitCode::from(11))
+        }
+    }
+}
+
+/// Waits for the payload's terminal event, or for its record to become terminal when
+/// another process is running it.
+async fn wait_for(
+    key: &StateKey,
+    events: &mut mpsc::UnboundedReceiver<WorkflowEvent>,
+    local: &local::Local,
+) -> anyhow::Result<End> {
+    use cirrus_core::state::{State, StateStore};
+    let mut poll_state = false;
+    loop {
+        let event = if poll_state {
+            match tokio::time::timeout(Duration::from_millis(500), events.recv()).await {
+                Ok(event) => event,
+                Err(_) => {
+                    let record = local.state.get(key).await?;
+                    match record.map(|r| (r.state, r.last_error)) {
+                        Some((State::Succeeded, _)) => return Ok(End::Succeeded),
+                        Some((State::Failed | State::Invalid | State::Aborted, error)) => {
+                            return Ok(End::Failed(error.unwrap_or_else(|| "ABORTED".into())));
+                        }
+                        _ => continue,
+                    }
+                }
+            }
+        } else {
+            events.recv().await
+        };
+        let Some(event) = event else {
+            anyhow::bail!("the pipeline stopped before the payload finished");
+        };
+        if event.key.as_ref() != Some(key) {
+            continue;
+        }
+        let error = || {
+            event
+                .error
+                .clone()
+                .unwrap_or_else(|| event.event_type.to_string())
+        };
+        match event.event_type {
+            WorkflowEventType::Succeeded | WorkflowEventType::AlreadySucceeded => {
+                return Ok(End::Succeeded);
+            }
+            WorkflowEventType::Failed
+            | WorkflowEventType::TimedOut
+            | WorkflowEventType::Invalid
+            | WorkflowEventType::Aborted => return Ok(End::Failed(error())),
+            WorkflowEventType::AlreadyInvalid => {
+                let record = local.state.get(key).await?;
+                let last = record.and_then(|r| r.last_error);
+                return Ok(End::Failed(format!(
+                    "already INVALID ({}); use --rerun to run it again",
+                    last.unwrap_or_default()
+                )));
+            }
+            WorkflowEventType::AlreadyClaimed | WorkflowEventType::AlreadyProcessing => {
+                poll_state = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Forwards workflow events to `run-workflow`.
+struct Events(mpsc::UnboundedSender<WorkflowEvent>);
+
+#[async_trait]
+impl MessageSink for Events {
+    async fn publish(&self, messages: &[Message]) -> cirrus_core::Result<()> {
+        for message in messages {
+            if let Ok(event) = WorkflowEvent::from_body(&message.body) {
+                let _ = self.0.send(event);
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> cirrus_core::Result<()> {
+        Ok(())
+    }
+}
+
+/// The payload to run.
+fn read(input: &std::path::Path) -> anyhow::Result<(String, ProcessPayload)> {
+    let (name, text) = if input.as_os_str() == "-" {
+        let mut text = String::new();
+        io::stdin()
+            .lock()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        ("<stdin>".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(input)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        (input.display().to_string(), text)
+    };
+    let payload = ProcessPayload::from_json(&text).with_context(|| name.clone())?;
+    Ok((name, payload))
+}

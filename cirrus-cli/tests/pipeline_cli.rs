@@ -1,0 +1,393 @@
+//! End-to-end: the local pipeline through the real binary, in a temporary project made by
+//! `cirrus init`: `validate` → `process` a batch → `run --until-empty` → `state query`, with
+//! a Python task speaking the task CLI contract (`tests/fixtures/pipeline/behave.py`).
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const BEHAVE: &str = include_str!("fixtures/pipeline/behave.py");
+const DEFINITION: &str = include_str!("fixtures/pipeline/definition.json");
+
+fn cirrus(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("cirrus").expect("the cirrus binary is built");
+    command
+        .current_dir(dir)
+        .env("BEHAVE_STATE", dir.join("behave-state"));
+    command
+}
+
+/// A project with the `behave` task and three workflows using it: main, second, third.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    cirrus(dir.path()).args(["init", "p"]).assert().success();
+    let root = dir.path().join("p");
+    fs::create_dir_all(root.join("tasks/behave")).unwrap();
+    fs::create_dir_all(root.join("behave-state")).unwrap();
+    fs::write(root.join("tasks/behave/task.py"), BEHAVE).unwrap();
+    let mut config = fs::read_to_string(root.join("cirrus.toml")).unwrap();
+    config.push_str(
+        "\n[tasks.behave]\ncommand = [\"python3\", \"tasks/behave/task.py\"]\ntimeout = \"60s\"\n",
+    );
+    fs::write(root.join("cirrus.toml"), config).unwrap();
+    for workflow in ["main", "second", "third"] {
+        fs::create_dir_all(root.join("workflows").join(workflow)).unwrap();
+        fs::write(
+            root.join(format!("workflows/{workflow}/definition.json")),
+            DEFINITION,
+        )
+        .unwrap();
+    }
+    (dir, root)
+}
+
+fn item(id: &str, behave: &str) -> Value {
+    json!({
+        "type": "Feature", "stac_version": "1.0.0", "id": id, "collection": "c",
+        "geometry": {"type": "Point", "coordinates": [10.5, 45.25]}, "bbox": [10.5, 45.25, 10.5, 45.25],
+        "properties": {"datetime": "2024-05-01T10:00:00Z", "behave": behave},
+        "links": [], "assets": {"data": {"href": format!("s3://raw/{id}.tif")}}
+    })
+}
+
+fn step(workflow: &str) -> Value {
+    json!({"workflow": workflow, "upload_options": {"path_template": "/${collection}/${id}"}})
+}
+
+fn payload(features: Vec<Value>, process: Vec<Value>) -> Value {
+    json!({"type": "FeatureCollection", "features": features, "process": process})
+}
+
+fn ndjson(payloads: &[Value]) -> String {
+    payloads.iter().map(|p| format!("{p}\n")).collect()
+}
+
+/// `cirrus process -` with `input`; returns the exit code and stdout.
+fn process(root: &Path, input: &str) -> (i32, String) {
+    let output = cirrus(root)
+        .args(["process", "-"])
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// `cirrus run --until-empty`; returns the exit code and the run's counters.
+fn run(root: &Path) -> (i32, Value) {
+    let output = cirrus(root)
+        .args(["run", "--until-empty", "--workers", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let counters = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("run printed no counters ({e}); stderr: {stderr}"));
+    (output.status.code().unwrap(), counters)
+}
+
+/// Every record of the state DB, by payload ID.
+fn records(root: &Path) -> BTreeMap<String, Value> {
+    let output = cirrus(root)
+        .args(["state", "query", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            (record["payload_id"].as_str().unwrap().to_string(), record)
+        })
+        .collect()
+}
+
+fn state(records: &BTreeMap<String, Value>, id: &str) -> String {
+    let record = records
+        .get(id)
+        .unwrap_or_else(|| panic!("no record {id}: {records:#?}"));
+    record["state"].as_str().unwrap().to_string()
+}
+
+/// The event types of the event log, for one payload (`None`: all events).
+fn events(root: &Path, payload_id: Option<&str>) -> Vec<String> {
+    let mut command = cirrus(root);
+    command.args(["state", "events", "--format", "json"]);
+    if let Some(id) = payload_id {
+        command.arg(id);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["event_type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The publish log: every line's item ID and `status` attribute.
+fn published(root: &Path) -> Vec<(String, String)> {
+    let text = fs::read_to_string(root.join(".cirrus/published.ndjson")).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let message: Value = serde_json::from_str(line).unwrap();
+            (
+                message["body"]["id"].as_str().unwrap().to_string(),
+                message["attributes"]["status"]["StringValue"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_goes_through_the_whole_pipeline() {
+    let (_dir, root) = project();
+    cirrus(&root).arg("validate").assert().success();
+
+    let ok = payload(vec![item("ok-1", "ok")], vec![step("main")]);
+    let chain = payload(
+        vec![item("keep-1", "ok"), item("drop-1", "ok")],
+        vec![
+            step("main"),
+            json!([
+                {"workflow": "second", "chain_filter": "@.id =~ 'keep.*'", "upload_options": {"path_template": "/${collection}/${id}"}},
+                {"workflow": "second", "collections": "fanout", "upload_options": {"path_template": "/${collection}/${id}"}}
+            ]),
+            step("third"),
+        ],
+    );
+    let mut big = item("big-1", "ok");
+    big["properties"]["padding"] = json!("y".repeat(130_000));
+    let batch = [
+        ok.clone(),
+        ok.clone(), // a duplicate in the same batch
+        payload(vec![item("invalid-1", "invalid")], vec![step("main")]),
+        payload(vec![item("fail-1", "fail")], vec![step("main")]),
+        payload(vec![item("retry-1", "retry-once")], vec![step("main")]),
+        chain,
+        payload(vec![big], vec![step("main")]),
+    ];
+    let (code, stdout) = process(&root, &ndjson(&batch));
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(stdout.lines().count(), batch.len(), "{stdout}");
+    assert!(
+        stdout.contains("(oversized, as "),
+        "the big payload travels as a URL: {stdout}"
+    );
+
+    let (code, counters) = run(&root);
+    assert_eq!(
+        code, 1,
+        "a FAILED and an INVALID payload make the run exit 1: {counters}"
+    );
+    let records = records(&root);
+    assert_eq!(state(&records, "c/workflow-main/ok-1"), "SUCCEEDED");
+    assert_eq!(state(&records, "c/workflow-main/invalid-1"), "INVALID");
+    assert_eq!(
+        records["c/workflow-main/invalid-1"]["last_error"],
+        "InvalidInput: item invalid-1 has no usable bands"
+    );
+    assert_eq!(state(&records, "c/workflow-main/fail-1"), "FAILED");
+    assert_eq!(
+        records["c/workflow-main/fail-1"]["last_error"],
+        "TaskFailed: item fail-1 broke the processor"
+    );
+    // The retrier ran the task twice: the second attempt succeeded.
+    assert_eq!(state(&records, "c/workflow-main/retry-1"), "SUCCEEDED");
+    let calls = fs::read_to_string(root.join("behave-state/main-retry-1")).unwrap();
+    assert_eq!(calls, "2");
+    assert_eq!(state(&records, "c/workflow-main/big-1"), "SUCCEEDED");
+
+    // The chain: main, then a fan-out into two `second` payloads (one filtered), then `third`
+    // after each branch.
+    assert_eq!(
+        state(&records, "c/workflow-main/drop-1/keep-1"),
+        "SUCCEEDED"
+    );
+    assert_eq!(state(&records, "c/workflow-second/keep-1"), "SUCCEEDED");
+    assert_eq!(
+        state(&records, "fanout/workflow-second/drop-1/keep-1"),
+        "SUCCEEDED"
+    );
+    assert_eq!(state(&records, "c/workflow-third/keep-1"), "SUCCEEDED");
+    assert_eq!(
+        state(&records, "c/workflow-third/drop-1/keep-1"),
+        "SUCCEEDED"
+    );
+    assert_eq!(records.len(), 10, "{:#?}", records.keys());
+    assert_eq!(counters["succeeded"], 8, "{counters}");
+    assert_eq!(counters["failed"], 1, "{counters}");
+    assert_eq!(counters["invalid"], 1, "{counters}");
+    assert_eq!(counters["skipped"], 1, "the duplicate: {counters}");
+
+    let all = events(&root, None);
+    assert!(
+        all.contains(&"DUPLICATE_ID_ENCOUNTERED".to_string()),
+        "{all:?}"
+    );
+    assert_eq!(
+        events(&root, Some("c/workflow-main/ok-1")),
+        [
+            "DUPLICATE_ID_ENCOUNTERED",
+            "CLAIMED_PROCESSING",
+            "STARTED_PROCESSING",
+            "SUCCEEDED"
+        ]
+    );
+
+    // Published: every output item of every SUCCEEDED payload, under the data store, once
+    // per payload. The chain's links publish the same items again (same path): `updated`.
+    let items = published(&root);
+    assert_eq!(items.len(), 3 + 2 + 1 + 2 + 1 + 2, "{items:?}");
+    let mut seen = std::collections::HashSet::new();
+    for (id, status) in &items {
+        let expected = if seen.insert(id) {
+            "created"
+        } else {
+            "updated"
+        };
+        assert_eq!(status, expected, "{id}: {items:?}");
+    }
+    let stored: Value = serde_json::from_str(
+        &fs::read_to_string(root.join(".cirrus/data/c/ok-1/ok-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored["properties"]["visited"], json!(["main"]));
+    assert!(stored["properties"]["updated"].is_string());
+    let output = cirrus(&root)
+        .args(["payload", "get-output", "c/workflow-main/ok-1"])
+        .output()
+        .unwrap();
+    let output: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        output["features"][0]["properties"]["visited"],
+        json!(["main"])
+    );
+
+    // The same payload again is skipped; with `replace` it runs again.
+    let (code, _) = process(&root, &ndjson(std::slice::from_ref(&ok)));
+    assert_eq!(code, 0);
+    let (code, counters) = run(&root);
+    assert_eq!(
+        (code, counters["skipped"].as_u64()),
+        (0, Some(1)),
+        "{counters}"
+    );
+    let mut rerun = ok.clone();
+    rerun["process"][0]["replace"] = json!(true);
+    process(&root, &ndjson(&[rerun]));
+    let (code, counters) = run(&root);
+    assert_eq!(
+        (code, counters["succeeded"].as_u64()),
+        (0, Some(1)),
+        "{counters}"
+    );
+    let records = self::records(&root);
+    let executions = records["c/workflow-main/ok-1"]["executions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(executions.len(), 2);
+    assert_ne!(executions[0], executions[1]);
+    let ok_events = events(&root, Some("c/workflow-main/ok-1"));
+    assert!(
+        ok_events.contains(&"ALREADY_SUCCEEDED".to_string()),
+        "{ok_events:?}"
+    );
+    let last = published(&root).pop().unwrap();
+    assert_eq!(last, ("ok-1".to_string(), "updated".to_string()));
+}
+
+#[test]
+fn run_workflow_prints_the_output_or_exits_10_or_11() {
+    let (_dir, root) = project();
+    let write = |name: &str, value: &Value| {
+        let path = root.join(name);
+        fs::write(&path, value.to_string()).unwrap();
+        path
+    };
+    let ok = write(
+        "ok.json",
+        &payload(vec![item("rw-1", "ok")], vec![step("main")]),
+    );
+    let output = cirrus(&root)
+        .args(["run-workflow"])
+        .arg(&ok)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["id"], "c/workflow-main/rw-1");
+    assert_eq!(
+        printed["features"][0]["properties"]["visited"],
+        json!(["main"])
+    );
+
+    let fail = write(
+        "fail.json",
+        &payload(vec![item("rw-2", "fail")], vec![step("main")]),
+    );
+    let output = cirrus(&root)
+        .args(["run-workflow"])
+        .arg(&fail)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(10));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("TaskFailed: item rw-2 broke the processor"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The first attempt fails and the retry waits 1 s: longer than the timeout.
+    let slow = write(
+        "slow.json",
+        &payload(vec![item("rw-3", "retry-once")], vec![step("main")]),
+    );
+    let output = cirrus(&root)
+        .args(["run-workflow", "--timeout", "1"])
+        .arg(&slow)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(11),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records = records(&root);
+    assert_eq!(state(&records, "c/workflow-main/rw-3"), "ABORTED");
+    // The aborted payload went back to the queue: the next run finishes it.
+    let (code, _) = run(&root);
+    assert_eq!(code, 0);
+    assert_eq!(
+        state(&self::records(&root), "c/workflow-main/rw-3"),
+        "SUCCEEDED"
+    );
+}

@@ -1,0 +1,391 @@
+//! `process` for one batch of queue messages: intake, claims, and the start of each
+//! execution. The executions and `update-state` are in [`super::finish`].
+
+use super::Pipeline;
+use super::execution_name;
+use super::stats::Counter;
+use crate::payload::{PayloadInput, ProcessPayload};
+use crate::process::{Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract};
+use crate::queue;
+use crate::state::{Change, Outcome, State, StateKey, StateRecord, Timestamp, Transition};
+use crate::{Error, Result};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A payload of the batch that may run.
+pub(super) struct Candidate {
+    /// Index of its message in the batch.
+    pub message: usize,
+    pub key: StateKey,
+    /// The payload, with its `id` set.
+    pub payload: Value,
+    pub workflow: String,
+    pub replace: bool,
+}
+
+/// A payload this worker claimed (or took over) and will run.
+pub(super) struct Job {
+    pub message: usize,
+    pub key: StateKey,
+    pub payload: Value,
+    pub workflow: String,
+    pub execution: String,
+    /// Taken over from a worker that died: it may have published some items already.
+    pub resumed: bool,
+    /// Needs CLAIMED → PROCESSING.
+    pub claimed_only: bool,
+    pub input_url: String,
+}
+
+/// What `process` decided for a batch.
+pub(super) struct Intake {
+    pub jobs: Vec<Job>,
+    /// Messages to leave on the queue (redelivered later) rather than delete.
+    pub keep: HashSet<usize>,
+}
+
+impl Pipeline {
+    /// Runs `process` for a batch: returns the jobs to execute, with their inputs archived,
+    /// their records PROCESSING, their leases held and their events emitted.
+    pub(super) async fn intake(&self, batch: &[queue::Message], lease: Duration) -> Result<Intake> {
+        let mut events = Vec::new();
+        let candidates = self.candidates(batch, &mut events).await?;
+        let mut keep = HashSet::new();
+        let jobs = self
+            .claim(candidates, lease, &mut events, &mut keep)
+            .await?;
+        let jobs = self.start(jobs, &mut events).await;
+        self.emit(&events).await?;
+        Ok(Intake { jobs: jobs?, keep })
+    }
+
+    /// Every record of every message: the payloads that may run, once each. Rejections and
+    /// duplicates become events.
+    async fn candidates(
+        &self,
+        batch: &[queue::Message],
+        events: &mut Vec<WorkflowEvent>,
+    ) -> Result<Vec<Candidate>> {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut seen = HashSet::new();
+        for (index, message) in batch.iter().enumerate() {
+            for record in extract(&message.body) {
+                let payload = match record.outcome {
+                    Err(rejected) => Err(rejected),
+                    Ok(parsed) => self.resolve(parsed.value, &message.body).await,
+                };
+                let payload = match payload {
+                    Ok(payload) => payload,
+                    Err(rejected) => {
+                        let kept_at = self.inner.bucket.put_invalid(&rejected.raw).await?;
+                        tracing::warn!(message = %message.id, reason = %rejected, %kept_at, "record rejected");
+                        events.push(Pipeline::rejection_event(&rejected, &kept_at));
+                        self.inner.stats.add(Counter::Rejected, 1);
+                        continue;
+                    }
+                };
+                let key = StateKey::parse(payload.id.as_deref().unwrap_or_default())?;
+                if !seen.insert(key.as_str().to_string()) {
+                    tracing::info!(payload_id = %key, "duplicate payload in the batch dropped");
+                    events.push(WorkflowEvent::new(
+                        WorkflowEventType::DuplicateIdEncountered,
+                        &key,
+                        Timestamp::now(),
+                    ));
+                    self.inner.stats.add(Counter::Skipped, 1);
+                    continue;
+                }
+                candidates.push(Candidate {
+                    message: index,
+                    workflow: payload.workflow().to_string(),
+                    replace: payload.process_definition().replace.unwrap_or(false),
+                    payload: payload.to_value(),
+                    key,
+                });
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// The payload a record carries, fetched when it is a reference, with its `id` set.
+    async fn resolve(
+        &self,
+        input: PayloadInput,
+        raw: &str,
+    ) -> std::result::Result<ProcessPayload, Rejected> {
+        let not_a_payload = |reason: String, problems| Rejected {
+            rejection: Rejection::NotAProcessPayload,
+            reason,
+            problems,
+            raw: raw.to_string(),
+        };
+        let mut payload = match input {
+            PayloadInput::Payload(payload) => *payload,
+            PayloadInput::Reference(reference) => {
+                let value =
+                    self.inner.bucket.fetch(&reference.url).await.map_err(|e| {
+                        not_a_payload(format!("{}: {e}", reference.key), Vec::new())
+                    })?;
+                match ProcessPayload::from_value(value) {
+                    Ok(parsed) => parsed.value,
+                    Err(Error::InvalidPayload(problems)) => {
+                        let first = problems.first().map(ToString::to_string);
+                        return Err(not_a_payload(
+                            format!(
+                                "{} {}: not a process payload: {}",
+                                reference.key,
+                                reference.url,
+                                first.unwrap_or_default()
+                            ),
+                            problems,
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(not_a_payload(
+                            format!("{} {}: {e}", reference.key, reference.url),
+                            Vec::new(),
+                        ));
+                    }
+                }
+            }
+        };
+        payload
+            .set_id()
+            .map_err(|e| not_a_payload(format!("id: {e}"), Vec::new()))?;
+        Ok(payload)
+    }
+
+    /// Claims the candidates (one state DB transaction), following cirrus-geo's rules:
+    /// absent, FAILED and ABORTED records are claimed; SUCCEEDED and INVALID ones only with
+    /// `replace`; CLAIMED and PROCESSING ones are taken over only when their lease has lapsed
+    /// (the worker running them died), under their recorded execution.
+    async fn claim(
+        &self,
+        candidates: Vec<Candidate>,
+        lease: Duration,
+        events: &mut Vec<WorkflowEvent>,
+        keep: &mut HashSet<usize>,
+    ) -> Result<Vec<Job>> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<StateKey> = candidates.iter().map(|c| c.key.clone()).collect();
+        let records = self.inner.state.get_many(&keys).await?;
+        let now = Timestamp::now();
+        let mut jobs = Vec::new();
+        let mut changes = Vec::new();
+        let mut claiming = Vec::new();
+        for (candidate, record) in candidates.into_iter().zip(records) {
+            match decide(record.as_ref(), candidate.replace) {
+                Decision::Claim => {
+                    let executions = record.map(|r| r.executions).unwrap_or_default();
+                    let execution = execution_name(candidate.key.as_str(), &executions);
+                    changes.push(Change {
+                        key: candidate.key.clone(),
+                        transition: Transition::Claim {
+                            execution: execution.clone(),
+                            replace: candidate.replace,
+                        },
+                        at: now,
+                    });
+                    claiming.push((candidate, execution));
+                }
+                Decision::Skip(event_type) => {
+                    self.skip(&candidate.key, event_type, record.as_ref(), events);
+                }
+                Decision::TakeOver => {
+                    let record = record.expect("take-over is only decided for a record");
+                    if let Some(job) = self.take_over(candidate, &record, lease, events).await? {
+                        jobs.push(job);
+                    }
+                }
+            }
+        }
+        let outcomes = self.inner.state.apply(&changes).await?;
+        for ((candidate, execution), outcome) in claiming.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Applied(_) => {
+                    self.inner
+                        .leases
+                        .acquire(candidate.key.as_str(), &self.inner.owner, lease, true)
+                        .await?;
+                    events.push(
+                        WorkflowEvent::new(
+                            WorkflowEventType::ClaimedProcessing,
+                            &candidate.key,
+                            Timestamp::now(),
+                        )
+                        .with_execution(&execution),
+                    );
+                    jobs.push(job(candidate, execution, false, true));
+                }
+                Outcome::Refused(record) => match decide(record.as_ref(), candidate.replace) {
+                    Decision::Skip(event_type) => {
+                        self.skip(&candidate.key, event_type, record.as_ref(), events)
+                    }
+                    Decision::TakeOver => {
+                        let record = record.expect("take-over is only decided for a record");
+                        if let Some(job) = self.take_over(candidate, &record, lease, events).await?
+                        {
+                            jobs.push(job);
+                        }
+                    }
+                    // Another worker moved the record between our read and our claim (it
+                    // finished, or failed): leave the message for a later delivery.
+                    Decision::Claim => {
+                        tracing::info!(payload_id = %candidate.key, "claim raced with another worker; the message will be redelivered");
+                        keep.insert(candidate.message);
+                    }
+                },
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// A CLAIMED or PROCESSING record: run its execution again if its worker's lease has
+    /// lapsed, else skip with `ALREADY_CLAIMED` / `ALREADY_PROCESSING`.
+    async fn take_over(
+        &self,
+        candidate: Candidate,
+        record: &StateRecord,
+        lease: Duration,
+        events: &mut Vec<WorkflowEvent>,
+    ) -> Result<Option<Job>> {
+        let key = candidate.key.as_str();
+        let execution = record.current_execution().map(str::to_string);
+        let acquired = match &execution {
+            Some(_) => {
+                self.inner
+                    .leases
+                    .acquire(key, &self.inner.owner, lease, false)
+                    .await?
+            }
+            None => false,
+        };
+        let Some(execution) = execution.filter(|_| acquired) else {
+            let event_type = if record.state == State::Claimed {
+                WorkflowEventType::AlreadyClaimed
+            } else {
+                WorkflowEventType::AlreadyProcessing
+            };
+            self.skip(&candidate.key, event_type, Some(record), events);
+            return Ok(None);
+        };
+        tracing::warn!(
+            payload_id = key,
+            execution = %execution,
+            state = %record.state,
+            "the worker running this payload stopped; taking its execution over"
+        );
+        let claimed_only = record.state == State::Claimed;
+        Ok(Some(job(candidate, execution, true, claimed_only)))
+    }
+
+    fn skip(
+        &self,
+        key: &StateKey,
+        event_type: WorkflowEventType,
+        record: Option<&StateRecord>,
+        events: &mut Vec<WorkflowEvent>,
+    ) {
+        tracing::info!(payload_id = %key, event = %event_type, "payload skipped");
+        let mut event = WorkflowEvent::new(event_type, key, Timestamp::now());
+        if let Some(execution) = record.and_then(StateRecord::current_execution) {
+            event = event.with_execution(execution);
+        }
+        events.push(event);
+        self.inner.stats.add(Counter::Skipped, 1);
+    }
+
+    /// Archives each job's input and moves its record to PROCESSING (one transaction).
+    async fn start(&self, mut jobs: Vec<Job>, events: &mut Vec<WorkflowEvent>) -> Result<Vec<Job>> {
+        let mut changes = Vec::new();
+        for job in &mut jobs {
+            job.input_url = self
+                .inner
+                .bucket
+                .put_input(job.key.as_str(), &job.execution, &job.payload)
+                .await?;
+            if job.claimed_only {
+                changes.push(Change::now(
+                    job.key.clone(),
+                    Transition::Processing {
+                        execution: job.execution.clone(),
+                    },
+                ));
+            }
+        }
+        let outcomes = self.inner.state.apply(&changes).await?;
+        let mut outcomes = outcomes.into_iter();
+        let mut started = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if job.claimed_only {
+                let outcome = outcomes.next();
+                if !outcome.as_ref().is_some_and(Outcome::is_applied) {
+                    // Only the lease holder moves a CLAIMED record, so this is a record
+                    // changed by hand (`cirrus state`): leave it alone.
+                    tracing::warn!(payload_id = %job.key, execution = %job.execution, "the record left CLAIMED under us; not starting");
+                    self.release(&job.key).await;
+                    continue;
+                }
+            }
+            events.push(
+                WorkflowEvent::new(
+                    WorkflowEventType::StartedProcessing,
+                    &job.key,
+                    Timestamp::now(),
+                )
+                .with_execution(&job.execution)
+                .with_input_url(&job.input_url),
+            );
+            started.push(job);
+        }
+        Ok(started)
+    }
+
+    /// Drops this worker's lease on a payload; a failure only delays a take-over.
+    pub(super) async fn release(&self, key: &StateKey) {
+        if let Err(e) = self
+            .inner
+            .leases
+            .release(key.as_str(), &self.inner.owner)
+            .await
+        {
+            tracing::warn!(payload_id = %key, error = %e, "cannot release the lease; it lapses on its own");
+        }
+    }
+}
+
+fn job(candidate: Candidate, execution: String, resumed: bool, claimed_only: bool) -> Job {
+    Job {
+        message: candidate.message,
+        key: candidate.key,
+        payload: candidate.payload,
+        workflow: candidate.workflow,
+        execution,
+        resumed,
+        claimed_only,
+        input_url: String::new(),
+    }
+}
+
+/// What `process` does with a payload, given its record.
+enum Decision {
+    Claim,
+    Skip(WorkflowEventType),
+    TakeOver,
+}
+
+fn decide(record: Option<&StateRecord>, replace: bool) -> Decision {
+    let Some(record) = record else {
+        return Decision::Claim;
+    };
+    match record.state {
+        State::Failed | State::Aborted => Decision::Claim,
+        State::Succeeded | State::Invalid if replace => Decision::Claim,
+        State::Succeeded => Decision::Skip(WorkflowEventType::AlreadySucceeded),
+        State::Invalid => Decision::Skip(WorkflowEventType::AlreadyInvalid),
+        State::Claimed | State::Processing => Decision::TakeOver,
+    }
+}

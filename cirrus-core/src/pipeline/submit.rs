@@ -1,0 +1,125 @@
+//! Putting payloads on the process queue (`cirrus process`).
+
+use super::Pipeline;
+use super::stats::Counter;
+use crate::Result;
+use crate::payload::{PayloadInput, size::must_travel_as_url};
+use crate::process::{Envelope, Rejected, WorkflowEvent, WorkflowEventType, extract};
+use crate::state::Timestamp;
+use serde::Serialize;
+
+/// What [`Pipeline::submit`] did with one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Submitted {
+    /// On the queue.
+    Enqueued {
+        /// The queue message ID.
+        message_id: String,
+        /// The IDs of the payloads it carries inline (a `{"url"}` reference is only read
+        /// by `process`).
+        payload_ids: Vec<String>,
+        /// Where the payload was written when it was too large to travel inline.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offloaded_to: Option<String>,
+    },
+    /// No record of the message is a process payload: it was not enqueued, a
+    /// `RECORD_EXTRACT_FAILED` or `NOT_A_PROCESS_PAYLOAD` event was emitted, and the raw
+    /// message was kept.
+    Rejected {
+        /// The event type.
+        event_type: WorkflowEventType,
+        /// What is wrong, naming the field.
+        reason: String,
+        /// Where the raw message is kept (`<root>/tmp/invalid/…`).
+        kept_at: String,
+    },
+}
+
+/// How many messages one `send_batch` carries.
+const SEND_CHUNK: usize = 500;
+
+impl Pipeline {
+    /// Puts messages on the process queue, one result per message, in order.
+    ///
+    /// Each message may be any shape `process` accepts (raw payload, `{"url"}`, SQS, SNS, SNS
+    /// in SQS). A message with no usable record is rejected here rather than enqueued, with
+    /// the event and the kept copy `process` would have made; a message with at least one
+    /// usable record is enqueued whole (`process` rejects its bad records). A raw payload too
+    /// large to travel inline is written under `tmp/oversized/` and enqueued as `{"url"}`.
+    pub async fn submit(&self, bodies: &[String]) -> Result<Vec<Submitted>> {
+        let mut results: Vec<Option<Submitted>> = vec![None; bodies.len()];
+        let mut to_send: Vec<(usize, String, Vec<String>, Option<String>)> = Vec::new();
+        let mut events = Vec::new();
+        for (i, body) in bodies.iter().enumerate() {
+            let records = extract(body);
+            if let Some(rejected) = all_rejected(&records) {
+                let kept_at = self.inner.bucket.put_invalid(body).await?;
+                events.push(Pipeline::rejection_event(rejected, &kept_at));
+                self.inner.stats.add(Counter::Rejected, 1);
+                results[i] = Some(Submitted::Rejected {
+                    event_type: rejected.rejection.event_type(),
+                    reason: rejected.reason.clone(),
+                    kept_at,
+                });
+                continue;
+            }
+            let mut payload_ids = Vec::new();
+            let mut oversized = None;
+            for record in &records {
+                if let Ok(parsed) = &record.outcome
+                    && let PayloadInput::Payload(payload) = &parsed.value
+                {
+                    let id = payload.id()?;
+                    payload_ids.push(id);
+                    if records.len() == 1 && record.envelope == Envelope::Raw {
+                        let value = payload.to_value();
+                        if must_travel_as_url(&value) {
+                            oversized = Some(self.inner.bucket.put_oversized(&value).await?);
+                        }
+                    }
+                }
+            }
+            let body = match &oversized {
+                Some(url) => serde_json::json!({ "url": url }).to_string(),
+                None => body.clone(),
+            };
+            to_send.push((i, body, payload_ids, oversized));
+        }
+        self.emit(&events).await?;
+        for chunk in to_send.chunks(SEND_CHUNK) {
+            let bodies: Vec<String> = chunk.iter().map(|(_, body, _, _)| body.clone()).collect();
+            let ids = self.inner.queue.send_batch(&bodies).await?;
+            for ((i, _, payload_ids, offloaded_to), message_id) in chunk.iter().zip(ids) {
+                results[*i] = Some(Submitted::Enqueued {
+                    message_id,
+                    payload_ids: payload_ids.clone(),
+                    offloaded_to: offloaded_to.clone(),
+                });
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every message is either rejected or sent"))
+            .collect())
+    }
+
+    /// Emits the event for a message rejected before it reached the queue.
+    pub(crate) fn rejection_event(rejected: &Rejected, kept_at: &str) -> WorkflowEvent {
+        rejected.event(Timestamp::now()).with_input_url(kept_at)
+    }
+}
+
+/// The first rejection, when every record is rejected.
+fn all_rejected(records: &[crate::process::Record]) -> Option<&Rejected> {
+    let mut first = None;
+    for record in records {
+        match &record.outcome {
+            Ok(_) => return None,
+            Err(rejected) => {
+                first.get_or_insert(rejected);
+            }
+        }
+    }
+    first
+}

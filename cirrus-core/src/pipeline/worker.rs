@@ -1,0 +1,254 @@
+//! The worker pool that drains the process queue.
+
+use super::Pipeline;
+use super::batch::Job;
+use super::finish::Ending;
+use super::shutdown::Shutdown;
+use super::stats::Counter;
+use crate::queue::{self, Receipt};
+use crate::{Error, Result};
+use futures_util::future::join_all;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How [`Pipeline::run`] drains the queue.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Workers: each receives a batch, runs its executions concurrently, records their
+    /// outcomes, then receives the next.
+    pub workers: usize,
+    /// The most messages a worker receives at once (1 to 100).
+    pub batch_size: usize,
+    /// How long a received message stays hidden and a lease lasts without renewal; both are
+    /// renewed every third of it while their batch runs.
+    pub visibility_timeout: Duration,
+    /// Keep waiting for new messages when the queue is empty, until a shutdown.
+    pub follow: bool,
+    /// How long an idle worker waits before it looks at the queue again.
+    pub poll_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            workers: 1,
+            batch_size: super::DEFAULT_BATCH_SIZE,
+            visibility_timeout: super::DEFAULT_VISIBILITY_TIMEOUT,
+            follow: false,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The receipts of the messages being worked on, by message ID.
+type InFlight = Arc<Mutex<HashMap<String, Receipt>>>;
+
+impl Pipeline {
+    /// Drains the process queue with `options.workers` workers until it is empty (nothing
+    /// visible and nothing in flight), or, with `follow`, until `shutdown` drains.
+    ///
+    /// The first error stops every worker after its current batch and is returned; the
+    /// payloads of a batch that failed stay on the queue and are taken over by the next run.
+    pub async fn run(&self, options: &RunOptions, shutdown: &Shutdown) -> Result<()> {
+        check(options)?;
+        let in_flight: InFlight = Arc::default();
+        let stop = Shutdown::new();
+        let renewal = self.renew_forever(options.visibility_timeout, in_flight.clone());
+        let workers = join_all((0..options.workers).map(|worker| {
+            let in_flight = in_flight.clone();
+            let stop = stop.clone();
+            async move {
+                let result = self
+                    .work(worker, options, shutdown, &stop, &in_flight)
+                    .await;
+                if let Err(e) = &result {
+                    tracing::error!(worker, error = %e, "worker stopped");
+                    stop.drain();
+                }
+                result
+            }
+        }));
+        let results = tokio::select! {
+            results = workers => results,
+            () = renewal => unreachable!("renewal runs until dropped"),
+        };
+        if let Err(e) = self.inner.leases.release_all(&self.inner.owner).await {
+            tracing::warn!(error = %e, "cannot release this worker's leases; they lapse on their own");
+        }
+        results.into_iter().collect()
+    }
+
+    /// One worker's loop.
+    async fn work(
+        &self,
+        worker: usize,
+        options: &RunOptions,
+        shutdown: &Shutdown,
+        stop: &Shutdown,
+        in_flight: &InFlight,
+    ) -> Result<()> {
+        loop {
+            if shutdown.is_draining() || stop.is_draining() {
+                return Ok(());
+            }
+            let batch = self
+                .inner
+                .queue
+                .receive(options.batch_size, options.visibility_timeout)
+                .await?;
+            if batch.is_empty() {
+                if !options.follow {
+                    let stats = self.inner.queue.stats().await?;
+                    if stats.visible + stats.in_flight == 0 {
+                        return Ok(());
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(options.poll_interval) => {}
+                    () = shutdown.draining() => {}
+                    () = stop.draining() => {}
+                }
+                continue;
+            }
+            tracing::debug!(worker, messages = batch.len(), "batch received");
+            self.inner.stats.add(Counter::Received, batch.len() as u64);
+            track(in_flight, &batch, true);
+            let result = self.handle(&batch, options, shutdown).await;
+            track(in_flight, &batch, false);
+            result?;
+        }
+    }
+
+    /// `process`, the executions and `update-state` for one batch, then the deletion of
+    /// every message whose payloads are all done.
+    async fn handle(
+        &self,
+        batch: &[queue::Message],
+        options: &RunOptions,
+        shutdown: &Shutdown,
+    ) -> Result<()> {
+        let intake = self.intake(batch, options.visibility_timeout).await?;
+        let mut keep = intake.keep;
+        let stats = &self.inner.stats;
+        stats.started(intake.jobs.len() as u64);
+        let endings = join_all(intake.jobs.iter().map(|job| async move {
+            let ending = self.execute(job, shutdown).await;
+            stats.finished();
+            ending
+        }))
+        .await;
+        let finished = join_all(
+            intake
+                .jobs
+                .iter()
+                .zip(endings)
+                .map(|(job, ending)| self.finish_job(job, ending)),
+        )
+        .await;
+        let mut events = Vec::new();
+        let mut first_error = None;
+        for (job, result) in intake.jobs.iter().zip(finished) {
+            match result {
+                Ok((job_events, aborted)) => {
+                    events.extend(job_events);
+                    if aborted {
+                        keep.insert(job.message);
+                    }
+                }
+                Err(e) => {
+                    keep.insert(job.message);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        self.emit(&events).await?;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        self.settle(batch, &keep).await
+    }
+
+    /// `update-state` for one job, then the release of its lease. Also says whether the job
+    /// was aborted (its message goes back to the queue).
+    async fn finish_job(
+        &self,
+        job: &Job,
+        ending: Ending,
+    ) -> Result<(Vec<crate::process::WorkflowEvent>, bool)> {
+        let aborted = matches!(ending, Ending::Aborted);
+        let events = self.finish(job, ending).await?;
+        self.release(&job.key).await;
+        Ok((events, aborted))
+    }
+
+    /// Deletes the batch's done messages, and makes the kept ones visible again at once.
+    async fn settle(&self, batch: &[queue::Message], keep: &HashSet<usize>) -> Result<()> {
+        let (kept, done): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .enumerate()
+            .partition(|(index, _)| keep.contains(index));
+        let receipts: Vec<Receipt> = done.iter().map(|(_, m)| m.receipt.clone()).collect();
+        self.inner.queue.delete_batch(&receipts).await?;
+        for (_, message) in kept {
+            self.inner
+                .queue
+                .change_visibility(&message.receipt, Duration::ZERO)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every third of the visibility timeout, extends this worker's leases and hides its
+    /// in-flight messages again. Runs until dropped; failures are logged (a lapse only lets
+    /// another worker take over early).
+    async fn renew_forever(&self, timeout: Duration, in_flight: InFlight) {
+        let period = (timeout / 3).max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval(period);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(e) = self.inner.leases.renew(&self.inner.owner, timeout).await {
+                tracing::warn!(error = %e, "cannot renew leases");
+            }
+            let receipts: Vec<Receipt> = in_flight
+                .lock()
+                .expect("the in-flight map is never left poisoned")
+                .values()
+                .cloned()
+                .collect();
+            for receipt in receipts {
+                if let Err(e) = self.inner.queue.change_visibility(&receipt, timeout).await {
+                    tracing::warn!(error = %e, "cannot extend a message's visibility");
+                }
+            }
+        }
+    }
+}
+
+fn track(in_flight: &InFlight, batch: &[queue::Message], add: bool) {
+    let mut map = in_flight
+        .lock()
+        .expect("the in-flight map is never left poisoned");
+    for message in batch {
+        if add {
+            map.insert(message.id.clone(), message.receipt.clone());
+        } else {
+            map.remove(&message.id);
+        }
+    }
+}
+
+fn check(options: &RunOptions) -> Result<()> {
+    if options.workers == 0 {
+        return Err(Error::invalid_argument("workers", "must be at least 1"));
+    }
+    queue::check_receive(options.batch_size, options.visibility_timeout)?;
+    if options.visibility_timeout < Duration::from_secs(1) {
+        return Err(Error::invalid_argument(
+            "visibility_timeout",
+            "must be at least 1 second",
+        ));
+    }
+    Ok(())
+}
