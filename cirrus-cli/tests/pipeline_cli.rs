@@ -391,3 +391,47 @@ fn run_workflow_prints_the_output_or_exits_10_or_11() {
         "SUCCEEDED"
     );
 }
+
+#[test]
+fn every_message_shape_runs_and_items_reach_the_stac_api() {
+    let (_dir, root) = project();
+    let api = cirrus_core::testing::StacApiServer::start();
+    let mut config = fs::read_to_string(root.join("cirrus.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[publish]\nstac_api = \"{}\"\nstac_api_headers = {{ Authorization = \"Bearer t0ken\" }}\n",
+        api.url()
+    ));
+    fs::write(root.join("cirrus.toml"), config).unwrap();
+
+    let raw = |id: &str| payload(vec![item(id, "ok")], vec![step("main")]);
+    let referenced = root.join("referenced.json");
+    fs::write(&referenced, raw("by-url").to_string()).unwrap();
+    let sns = |body: &Value| json!({"Type": "Notification", "Message": body.to_string()});
+    let messages = [
+        raw("raw"),
+        json!({"url": referenced.display().to_string()}),
+        json!({"Records": [{"eventSource": "aws:sqs", "body": raw("sqs").to_string()}]}),
+        sns(&raw("sns")),
+        json!({"Records": [{"eventSource": "aws:sqs", "body": sns(&raw("sns-in-sqs")).to_string()}]}),
+    ];
+    let (code, stdout) = process(&root, &ndjson(&messages));
+    assert_eq!(code, 0, "{stdout}");
+    let (code, counters) = run(&root);
+    assert_eq!(code, 0, "{counters}");
+    let records = records(&root);
+    for id in ["raw", "by-url", "sqs", "sns", "sns-in-sqs"] {
+        assert_eq!(state(&records, &format!("c/workflow-main/{id}")), "SUCCEEDED", "{id}");
+    }
+    let mut stored: Vec<String> = api
+        .items()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_string())
+        .collect();
+    stored.sort();
+    assert_eq!(stored, ["by-url", "raw", "sns", "sns-in-sqs", "sqs"]);
+    assert_eq!(api.last_header("authorization").as_deref(), Some("Bearer t0ken"));
+    assert_eq!(
+        api.item("c", "raw").unwrap()["properties"]["visited"],
+        json!(["main"])
+    );
+}
