@@ -420,7 +420,11 @@ fn every_message_shape_runs_and_items_reach_the_stac_api() {
     assert_eq!(code, 0, "{counters}");
     let records = records(&root);
     for id in ["raw", "by-url", "sqs", "sns", "sns-in-sqs"] {
-        assert_eq!(state(&records, &format!("c/workflow-main/{id}")), "SUCCEEDED", "{id}");
+        assert_eq!(
+            state(&records, &format!("c/workflow-main/{id}")),
+            "SUCCEEDED",
+            "{id}"
+        );
     }
     let mut stored: Vec<String> = api
         .items()
@@ -429,9 +433,48 @@ fn every_message_shape_runs_and_items_reach_the_stac_api() {
         .collect();
     stored.sort();
     assert_eq!(stored, ["by-url", "raw", "sns", "sns-in-sqs", "sqs"]);
-    assert_eq!(api.last_header("authorization").as_deref(), Some("Bearer t0ken"));
+    assert_eq!(
+        api.last_header("authorization").as_deref(),
+        Some("Bearer t0ken")
+    );
     assert_eq!(
         api.item("c", "raw").unwrap()["properties"]["visited"],
         json!(["main"])
+    );
+}
+
+/// The first `sh` block of docs/pipeline.md runs as written, with `cirrus` on the PATH.
+#[test]
+fn the_pipeline_guide_example_runs() {
+    let guide =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/pipeline.md"))
+            .unwrap();
+    let start = guide
+        .find("```sh\n")
+        .expect("docs/pipeline.md has an sh block")
+        + 6;
+    let script = &guide[start..start + guide[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("cirrus");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{script}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("\"example-item-1\""),
+        "run-workflow printed the output: {stdout}"
     );
 }
