@@ -56,15 +56,7 @@ pub async fn open(
         .await
         .with_context(|| format!("cannot open the state DB {}", state_path.display()))?;
     let state = Arc::new(state);
-    let queue_path = path_in(project, project.queue.db.as_deref(), DEFAULT_QUEUE_DB);
-    let mut queue_options = SqliteQueueOptions::default();
-    if let Some(max) = project.queue.max_receives {
-        queue_options.max_receives = max;
-    }
-    let queue = SqliteQueue::open_with(&queue_path, queue_options)
-        .await
-        .with_context(|| format!("cannot open the process queue {}", queue_path.display()))?;
-    let queue = Arc::new(queue);
+    let queue = Arc::new(open_queue(project, true).await?);
     let bucket_url = project.locate(
         project
             .payload_bucket
@@ -121,6 +113,27 @@ pub async fn open(
         state,
         queue,
     })
+}
+
+/// The project's process queue; unless `create`, a missing queue is an error.
+pub async fn open_queue(project: &Project, create: bool) -> anyhow::Result<SqliteQueue> {
+    let path = path_in(project, project.queue.db.as_deref(), DEFAULT_QUEUE_DB);
+    if !create && !path.is_file() {
+        anyhow::bail!(
+            "no process queue at {} (`cirrus process` creates it)",
+            path.display()
+        );
+    }
+    let mut options = SqliteQueueOptions {
+        create,
+        ..SqliteQueueOptions::default()
+    };
+    if let Some(max) = project.queue.max_receives {
+        options.max_receives = max;
+    }
+    SqliteQueue::open_with(&path, options)
+        .await
+        .with_context(|| format!("cannot open the process queue {}", path.display()))
 }
 
 /// The STAC API sink of `[publish] stac_api`.

@@ -478,3 +478,64 @@ fn the_pipeline_guide_example_runs() {
         "run-workflow printed the output: {stdout}"
     );
 }
+
+#[test]
+fn dead_letters_are_listed_and_redriven() {
+    use cirrus_core::queue::Queue;
+    use cirrus_core::queue::sqlite::{SqliteQueue, SqliteQueueOptions};
+    let (_dir, root) = project();
+    let mut config = fs::read_to_string(root.join("cirrus.toml")).unwrap();
+    config.push_str("\n[queue]\nmax_receives = 1\n");
+    fs::write(root.join("cirrus.toml"), config).unwrap();
+    let (code, _) = process(
+        &root,
+        &payload(vec![item("dl-1", "ok")], vec![step("main")]).to_string(),
+    );
+    assert_eq!(code, 0);
+    // A consumer that receives the message and dies without deleting it, twice over: the
+    // second receive moves it to the dead letters.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let options = SqliteQueueOptions {
+            max_receives: 1,
+            ..SqliteQueueOptions::default()
+        };
+        let queue = SqliteQueue::open_with(root.join(".cirrus/queue.db"), options)
+            .await
+            .unwrap();
+        let first = queue
+            .receive(10, std::time::Duration::from_millis(1))
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(
+            queue
+                .receive(10, std::time::Duration::from_secs(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+    let stats = cirrus(&root)
+        .args(["queue", "stats", "--format", "json"])
+        .output()
+        .unwrap();
+    let stats: Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats, json!({"visible": 0, "in_flight": 0, "dead": 1}));
+    let letters = cirrus(&root)
+        .args(["queue", "dead-letters", "--format", "json"])
+        .output()
+        .unwrap();
+    let letter: Value = serde_json::from_slice(&letters.stdout).unwrap();
+    assert_eq!(letter["receive_count"], 1);
+    assert!(letter["body"].as_str().unwrap().contains("dl-1"));
+    cirrus(&root)
+        .args(["queue", "redrive", "--all"])
+        .assert()
+        .success()
+        .stdout("redriven 1\n");
+    let (code, _) = run(&root);
+    assert_eq!(code, 0);
+    assert_eq!(state(&records(&root), "c/workflow-main/dl-1"), "SUCCEEDED");
+}

@@ -5,6 +5,7 @@ pub mod create;
 pub mod init;
 pub mod payload;
 pub mod process;
+pub mod queue;
 pub mod run;
 pub mod run_workflow;
 pub mod state;
@@ -35,6 +36,9 @@ pub enum Command {
     Validate(validate::Args),
     /// Put payloads (JSON, or NDJSON one per line) on the project's process queue.
     Process(process::Args),
+    /// Look at the process queue: stats, dead letters, redrive.
+    #[command(subcommand)]
+    Queue(queue::Command),
     /// Drain the process queue: claim, run, record, publish and chain each payload.
     Run(run::Args),
     /// Run one payload through the pipeline and print its output (exit 10 failed, 11 timeout).
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Create(command) => create::run(command, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Process(args) => process::run(args, &cli.global),
+        Command::Queue(command) => queue::run(command, &cli.global),
         Command::Run(args) => run::run(args, &cli.global),
         Command::RunWorkflow(args) => run_workflow::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
