@@ -75,8 +75,8 @@ impl Pipeline {
                     Err(rejected) => Err(rejected),
                     Ok(parsed) => self.resolve(parsed.value, &message.body).await,
                 };
-                let payload = match payload {
-                    Ok(payload) => payload,
+                let (payload, key) = match payload {
+                    Ok(resolved) => resolved,
                     Err(rejected) => {
                         let kept_at = self.inner.bucket.put_invalid(&rejected.raw).await?;
                         tracing::warn!(message = %message.id, reason = %rejected, %kept_at, "record rejected");
@@ -85,7 +85,6 @@ impl Pipeline {
                         continue;
                     }
                 };
-                let key = StateKey::parse(payload.id.as_deref().unwrap_or_default())?;
                 if !seen.insert(key.as_str().to_string()) {
                     tracing::info!(payload_id = %key, "duplicate payload in the batch dropped");
                     events.push(WorkflowEvent::new(
@@ -108,12 +107,13 @@ impl Pipeline {
         Ok(candidates)
     }
 
-    /// The payload a record carries, fetched when it is a reference, with its `id` set.
+    /// The payload a record carries, fetched when it is a reference, with its `id` set, and
+    /// its state DB key.
     async fn resolve(
         &self,
         input: PayloadInput,
         raw: &str,
-    ) -> std::result::Result<ProcessPayload, Rejected> {
+    ) -> std::result::Result<(ProcessPayload, StateKey), Rejected> {
         let not_a_payload = |reason: String, problems| Rejected {
             rejection: Rejection::NotAProcessPayload,
             reason,
@@ -150,10 +150,11 @@ impl Pipeline {
                 }
             }
         };
-        payload
+        let key = payload
             .set_id()
+            .and_then(StateKey::parse)
             .map_err(|e| not_a_payload(format!("id: {e}"), Vec::new()))?;
-        Ok(payload)
+        Ok((payload, key))
     }
 
     /// Claims the candidates (one state DB transaction), following cirrus-geo's rules:

@@ -4,8 +4,8 @@ use super::Pipeline;
 use super::stats::Counter;
 use crate::Result;
 use crate::payload::{PayloadInput, size::must_travel_as_url};
-use crate::process::{Envelope, Rejected, WorkflowEvent, WorkflowEventType, extract};
-use crate::state::Timestamp;
+use crate::process::{Envelope, Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract};
+use crate::state::{StateKey, Timestamp};
 use serde::Serialize;
 
 /// What [`Pipeline::submit`] did with one message.
@@ -52,7 +52,8 @@ impl Pipeline {
         let mut to_send: Vec<(usize, String, Vec<String>, Option<String>)> = Vec::new();
         let mut events = Vec::new();
         for (i, body) in bodies.iter().enumerate() {
-            let records = extract(body);
+            let mut records = extract(body);
+            reject_unidentifiable(&mut records, body);
             if let Some(rejected) = all_rejected(&records) {
                 let kept_at = self.inner.bucket.put_invalid(body).await?;
                 events.push(Pipeline::rejection_event(rejected, &kept_at));
@@ -70,8 +71,7 @@ impl Pipeline {
                 if let Ok(parsed) = &record.outcome
                     && let PayloadInput::Payload(payload) = &parsed.value
                 {
-                    let id = payload.id()?;
-                    payload_ids.push(id);
+                    payload_ids.push(payload.id()?);
                     if records.len() == 1 && record.envelope == Envelope::Raw {
                         let value = payload.to_value();
                         if must_travel_as_url(&value) {
@@ -107,6 +107,30 @@ impl Pipeline {
     /// Emits the event for a message rejected before it reached the queue.
     pub(crate) fn rejection_event(rejected: &Rejected, kept_at: &str) -> WorkflowEvent {
         rejected.event(Timestamp::now()).with_input_url(kept_at)
+    }
+}
+
+/// Turns a payload whose ID cannot be computed into a `NOT_A_PROCESS_PAYLOAD` rejection, as
+/// `process` would.
+fn reject_unidentifiable(records: &mut [crate::process::Record], raw: &str) {
+    for record in records {
+        let problem = match &record.outcome {
+            Ok(parsed) => match &parsed.value {
+                PayloadInput::Payload(payload) => {
+                    payload.id().and_then(|id| StateKey::parse(&id)).err()
+                }
+                PayloadInput::Reference(_) => None,
+            },
+            Err(_) => None,
+        };
+        if let Some(e) = problem {
+            record.outcome = Err(Rejected {
+                rejection: Rejection::NotAProcessPayload,
+                reason: format!("id: {e}"),
+                problems: Vec::new(),
+                raw: raw.to_string(),
+            });
+        }
     }
 }
 

@@ -355,3 +355,41 @@ async fn a_dead_workers_payload_is_taken_over_under_the_same_execution() {
     assert_eq!(record.state, State::Succeeded);
     assert_eq!(record.executions, vec![execution]);
 }
+
+#[tokio::test]
+async fn a_payload_without_a_usable_id_is_rejected_alone() {
+    let f = fixture(passing()).await;
+    let long = "x".repeat(2000);
+    let results = f
+        .pipeline
+        .submit(&[payload(&long, "one"), payload("a", "one")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &results[0],
+            Submitted::Rejected {
+                event_type: crate::process::WorkflowEventType::NotAProcessPayload,
+                ..
+            }
+        ),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[1], Submitted::Enqueued { .. }),
+        "{results:?}"
+    );
+    // The same payload reaching `process` directly (not through `submit`) is rejected there.
+    f.queue.send(&payload(&long, "one")).await.unwrap();
+    run(&f).await;
+    assert_eq!(
+        event_types(&f.events),
+        [
+            "NOT_A_PROCESS_PAYLOAD",
+            "NOT_A_PROCESS_PAYLOAD",
+            "CLAIMED_PROCESSING",
+            "STARTED_PROCESSING",
+            "SUCCEEDED"
+        ]
+    );
+}
