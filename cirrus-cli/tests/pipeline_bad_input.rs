@@ -545,7 +545,9 @@ fn a_full_disk_under_the_state_db_is_a_clear_error_and_loses_no_record() {
         .find(|line| line.starts_with("error: "))
         .unwrap_or_else(|| panic!("no error line: {stderr}"));
     assert!(
-        error.starts_with("error: state DB (sqlite): cannot commit") && error.contains("I/O error"),
+        error.starts_with("error: state DB (sqlite): ")
+            && error.contains("state.db: cannot commit")
+            && error.contains("I/O error"),
         "{error}"
     );
 

@@ -6,11 +6,10 @@
 //! The kill moments are random: set `CIRRUS_CRASH_SEED` to replay a run (the seed is
 //! printed; run with `--nocapture` to see it, the timings, the take-overs and the events).
 //!
-//! Both tests are ignored until the take-over race they show is fixed: a killed worker's
-//! lease outlives its message's visibility by the time between the receive and the lease,
-//! and a run that receives the message in that gap skips the payload and deletes the
-//! message. Run them with `cargo test -p cirrus-cli --test pipeline_crash -- --ignored
-//! --nocapture`.
+//! The second test is the race this suite first found: a dead worker's lease outliving its
+//! message's visibility. The pipeline now ends a batch's leases before its messages can come
+//! back, and a redelivered message whose payload is still leased waits on the queue for the
+//! lease instead of being deleted.
 
 #![cfg(unix)]
 
@@ -223,7 +222,6 @@ fn payloads() -> String {
 }
 
 #[test]
-#[ignore = "pipeline bug: a message that comes back before its dead worker's lease lapses is skipped (ALREADY_CLAIMED / ALREADY_PROCESSING) and deleted, leaving the payload CLAIMED or PROCESSING forever; see a_message_back_before_the_lease_lapses_is_taken_over"]
 fn killed_twice_every_payload_succeeds_once_and_no_item_is_published_twice() {
     let started = Instant::now();
     let deadline = started + DEADLINE;
@@ -467,7 +465,6 @@ fn check_publish_log(published: &[Value], execution_of: &HashMap<String, Value>)
 /// would have closed it). The next `cirrus run` must not drop the payload: it must run it
 /// once the lease lapses.
 #[test]
-#[ignore = "pipeline bug: the message is deleted as ALREADY_CLAIMED and the payload stays CLAIMED forever"]
 fn a_message_back_before_the_lease_lapses_is_taken_over() {
     let project = Project::new();
     let input = project.dir.path().join("payload.ndjson");

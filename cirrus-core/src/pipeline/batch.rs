@@ -10,8 +10,8 @@ use crate::queue;
 use crate::state::{Change, Outcome, State, StateKey, StateRecord, Timestamp, Transition};
 use crate::{Error, Result};
 use serde_json::Value;
-use std::collections::HashSet;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// A payload of the batch that may run.
 pub(super) struct Candidate {
@@ -22,6 +22,8 @@ pub(super) struct Candidate {
     pub payload: Value,
     pub workflow: String,
     pub replace: bool,
+    /// How many times its message was received, this time included.
+    pub receive_count: u32,
 }
 
 /// A payload this worker claimed (or took over) and will run.
@@ -41,19 +43,27 @@ pub(super) struct Job {
 /// What `process` decided for a batch.
 pub(super) struct Intake {
     pub jobs: Vec<Job>,
-    /// Messages to leave on the queue (redelivered later) rather than delete.
-    pub keep: HashSet<usize>,
+    /// Messages to leave on the queue rather than delete, with how long they stay hidden.
+    pub keep: HashMap<usize, Duration>,
 }
 
 impl Pipeline {
     /// Runs `process` for a batch: returns the jobs to execute, with their inputs archived,
     /// their records PROCESSING, their leases held and their events emitted.
-    pub(super) async fn intake(&self, batch: &[queue::Message], lease: Duration) -> Result<Intake> {
+    ///
+    /// `lease_until` is when the batch's messages become visible again unless renewed: the
+    /// leases taken here end no later, so a message that comes back because its worker died
+    /// always finds a lapsed lease and is taken over, never skipped.
+    pub(super) async fn intake(
+        &self,
+        batch: &[queue::Message],
+        lease_until: Instant,
+    ) -> Result<Intake> {
         let mut events = Vec::new();
         let candidates = self.candidates(batch, &mut events).await?;
-        let mut keep = HashSet::new();
+        let mut keep = HashMap::new();
         let jobs = self
-            .claim(candidates, lease, &mut events, &mut keep)
+            .claim(candidates, lease_until, &mut events, &mut keep)
             .await?;
         let jobs = self.start(jobs, &mut events).await;
         self.emit(&events).await?;
@@ -99,6 +109,7 @@ impl Pipeline {
                     message: index,
                     workflow: payload.workflow().to_string(),
                     replace: payload.process_definition().replace.unwrap_or(false),
+                    receive_count: message.receive_count,
                     payload: payload.to_value(),
                     key,
                 });
@@ -164,9 +175,9 @@ impl Pipeline {
     async fn claim(
         &self,
         candidates: Vec<Candidate>,
-        lease: Duration,
+        lease_until: Instant,
         events: &mut Vec<WorkflowEvent>,
-        keep: &mut HashSet<usize>,
+        keep: &mut HashMap<usize, Duration>,
     ) -> Result<Vec<Job>> {
         if candidates.is_empty() {
             return Ok(Vec::new());
@@ -197,7 +208,10 @@ impl Pipeline {
                 }
                 Decision::TakeOver => {
                     let record = record.expect("take-over is only decided for a record");
-                    if let Some(job) = self.take_over(candidate, &record, lease, events).await? {
+                    if let Some(job) = self
+                        .take_over(candidate, &record, lease_until, events, keep)
+                        .await?
+                    {
                         jobs.push(job);
                     }
                 }
@@ -209,7 +223,12 @@ impl Pipeline {
                 Outcome::Applied(_) => {
                     self.inner
                         .leases
-                        .acquire(candidate.key.as_str(), &self.inner.owner, lease, true)
+                        .acquire(
+                            candidate.key.as_str(),
+                            &self.inner.owner,
+                            lease_left(lease_until),
+                            true,
+                        )
                         .await?;
                     events.push(
                         WorkflowEvent::new(
@@ -227,7 +246,9 @@ impl Pipeline {
                     }
                     Decision::TakeOver => {
                         let record = record.expect("take-over is only decided for a record");
-                        if let Some(job) = self.take_over(candidate, &record, lease, events).await?
+                        if let Some(job) = self
+                            .take_over(candidate, &record, lease_until, events, keep)
+                            .await?
                         {
                             jobs.push(job);
                         }
@@ -236,7 +257,7 @@ impl Pipeline {
                     // finished, or failed): leave the message for a later delivery.
                     Decision::Claim => {
                         tracing::info!(payload_id = %candidate.key, "claim raced with another worker; the message will be redelivered");
-                        keep.insert(candidate.message);
+                        keep.insert(candidate.message, Duration::ZERO);
                     }
                 },
             }
@@ -250,8 +271,9 @@ impl Pipeline {
         &self,
         candidate: Candidate,
         record: &StateRecord,
-        lease: Duration,
+        lease_until: Instant,
         events: &mut Vec<WorkflowEvent>,
+        keep: &mut HashMap<usize, Duration>,
     ) -> Result<Option<Job>> {
         let key = candidate.key.as_str();
         let execution = record.current_execution().map(str::to_string);
@@ -259,12 +281,24 @@ impl Pipeline {
             Some(_) => {
                 self.inner
                     .leases
-                    .acquire(key, &self.inner.owner, lease, false)
+                    .acquire(key, &self.inner.owner, lease_left(lease_until), false)
                     .await?
             }
             None => false,
         };
         let Some(execution) = execution.filter(|_| acquired) else {
+            if candidate.receive_count > 1 {
+                // A redelivered message whose payload is still leased: it may be the message
+                // of a worker that died holding a lease longer than the message stayed
+                // hidden. Deleting it could leave the payload CLAIMED or PROCESSING forever,
+                // so it goes back on the queue until the lease has lapsed.
+                tracing::info!(
+                    payload_id = key,
+                    "the payload is leased by another worker; its redelivered message waits for the lease"
+                );
+                keep.insert(candidate.message, lease_left(lease_until));
+                return Ok(None);
+            }
             let event_type = if record.state == State::Claimed {
                 WorkflowEventType::AlreadyClaimed
             } else {
@@ -356,6 +390,17 @@ impl Pipeline {
             tracing::warn!(payload_id = %key, error = %e, "cannot release the lease; it lapses on its own");
         }
     }
+}
+
+/// The lease a payload of the batch gets: until its message would come back.
+fn lease_left(until: Instant) -> Duration {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        tracing::warn!(
+            "the batch took longer than the visibility timeout to claim; its leases lapse at once"
+        );
+    }
+    left
 }
 
 fn job(candidate: Candidate, execution: String, resumed: bool, claimed_only: bool) -> Job {

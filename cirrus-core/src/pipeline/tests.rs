@@ -339,7 +339,10 @@ async fn a_dead_workers_payload_is_taken_over_under_the_same_execution() {
     .owner("dead")
     .build();
     let intake = dead
-        .intake(&received, std::time::Duration::from_millis(1))
+        .intake(
+            &received,
+            std::time::Instant::now() + std::time::Duration::from_millis(1),
+        )
         .await
         .unwrap();
     assert_eq!(intake.jobs.len(), 1);

@@ -8,9 +8,9 @@ use super::stats::Counter;
 use crate::queue::{self, Receipt};
 use crate::{Error, Result};
 use futures_util::future::join_all;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How [`Pipeline::run`] drains the queue.
 #[derive(Debug, Clone)]
@@ -53,14 +53,16 @@ impl Pipeline {
     pub async fn run(&self, options: &RunOptions, shutdown: &Shutdown) -> Result<()> {
         check(options)?;
         let in_flight: InFlight = Arc::default();
+        let returned = Mutex::new(Vec::new());
         let stop = Shutdown::new();
         let renewal = self.renew_forever(options.visibility_timeout, in_flight.clone());
         let workers = join_all((0..options.workers).map(|worker| {
             let in_flight = in_flight.clone();
             let stop = stop.clone();
+            let returned = &returned;
             async move {
                 let result = self
-                    .work(worker, options, shutdown, &stop, &in_flight)
+                    .work(worker, options, shutdown, &stop, &in_flight, returned)
                     .await;
                 if let Err(e) = &result {
                     tracing::error!(worker, error = %e, "worker stopped");
@@ -76,6 +78,21 @@ impl Pipeline {
         if let Err(e) = self.inner.leases.release_all(&self.inner.owner).await {
             tracing::warn!(error = %e, "cannot release this worker's leases; they lapse on their own");
         }
+        // The messages of batches that failed go back at once (their leases are gone), so a
+        // rerun need not wait for their visibility timeout.
+        let returned = returned
+            .into_inner()
+            .expect("the list is never left poisoned");
+        for receipt in returned {
+            if let Err(e) = self
+                .inner
+                .queue
+                .change_visibility(&receipt, Duration::ZERO)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot return a message to the queue; it comes back after its visibility timeout");
+            }
+        }
         results.into_iter().collect()
     }
 
@@ -87,11 +104,15 @@ impl Pipeline {
         shutdown: &Shutdown,
         stop: &Shutdown,
         in_flight: &InFlight,
+        returned: &Mutex<Vec<Receipt>>,
     ) -> Result<()> {
         loop {
             if shutdown.is_draining() || stop.is_draining() {
                 return Ok(());
             }
+            // Taken before the receive, so that the batch's leases end before its messages
+            // can come back.
+            let lease_until = Instant::now() + options.visibility_timeout;
             let batch = self
                 .inner
                 .queue
@@ -114,8 +135,13 @@ impl Pipeline {
             tracing::debug!(worker, messages = batch.len(), "batch received");
             self.inner.stats.add(Counter::Received, batch.len() as u64);
             track(in_flight, &batch, true);
-            let result = self.handle(&batch, options, shutdown).await;
+            let result = self.handle(&batch, lease_until, shutdown).await;
             track(in_flight, &batch, false);
+            if result.is_err() {
+                // Back on the queue once this run has dropped its leases (see `run`).
+                let mut returned = returned.lock().expect("the list is never left poisoned");
+                returned.extend(batch.iter().map(|m| m.receipt.clone()));
+            }
             result?;
         }
     }
@@ -125,10 +151,10 @@ impl Pipeline {
     async fn handle(
         &self,
         batch: &[queue::Message],
-        options: &RunOptions,
+        lease_until: Instant,
         shutdown: &Shutdown,
     ) -> Result<()> {
-        let intake = self.intake(batch, options.visibility_timeout).await?;
+        let intake = self.intake(batch, lease_until).await?;
         let mut keep = intake.keep;
         let stats = &self.inner.stats;
         stats.started(intake.jobs.len() as u64);
@@ -153,11 +179,11 @@ impl Pipeline {
                 Ok((job_events, aborted)) => {
                     events.extend(job_events);
                     if aborted {
-                        keep.insert(job.message);
+                        keep.insert(job.message, Duration::ZERO);
                     }
                 }
                 Err(e) => {
-                    keep.insert(job.message);
+                    keep.insert(job.message, Duration::ZERO);
                     first_error.get_or_insert(e);
                 }
             }
@@ -182,18 +208,23 @@ impl Pipeline {
         Ok((events, aborted))
     }
 
-    /// Deletes the batch's done messages, and makes the kept ones visible again at once.
-    async fn settle(&self, batch: &[queue::Message], keep: &HashSet<usize>) -> Result<()> {
+    /// Deletes the batch's done messages, and hides the kept ones for as long as `keep` says
+    /// (no time: visible again at once).
+    async fn settle(
+        &self,
+        batch: &[queue::Message],
+        keep: &HashMap<usize, Duration>,
+    ) -> Result<()> {
         let (kept, done): (Vec<_>, Vec<_>) = batch
             .iter()
             .enumerate()
-            .partition(|(index, _)| keep.contains(index));
+            .partition(|(index, _)| keep.contains_key(index));
         let receipts: Vec<Receipt> = done.iter().map(|(_, m)| m.receipt.clone()).collect();
         self.inner.queue.delete_batch(&receipts).await?;
-        for (_, message) in kept {
+        for (index, message) in kept {
             self.inner
                 .queue
-                .change_visibility(&message.receipt, Duration::ZERO)
+                .change_visibility(&message.receipt, keep[&index])
                 .await?;
         }
         Ok(())

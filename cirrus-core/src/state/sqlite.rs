@@ -228,7 +228,7 @@ impl SqliteStateStore {
         let inner = Arc::clone(&self.inner);
         let work = move || {
             let mut conn = inner.take()?;
-            let result = f(&mut conn);
+            let result = f(&mut conn).map_err(|e| naming_the_file(e, &inner.path));
             inner.give_back(conn);
             result
         };
@@ -327,6 +327,23 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<()> {
     }
     tx.commit()
         .map_err(|e| Error::state_db(BACKEND, "cannot commit the migration", e))
+}
+
+/// A state DB error whose message names the database file (statements report what failed,
+/// not where).
+fn naming_the_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::StateDb {
+            backend,
+            message,
+            source,
+        } if !message.contains(&*path.to_string_lossy()) => Error::StateDb {
+            backend,
+            message: format!("{}: {message}", path.display()),
+            source,
+        },
+        other => other,
+    }
 }
 
 fn db_err(what: &'static str) -> impl Fn(rusqlite::Error) -> Error {
