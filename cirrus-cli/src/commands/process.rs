@@ -43,16 +43,26 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let results = runtime.block_on(async {
+    let mut results = Vec::with_capacity(messages.len());
+    let failed = runtime.block_on(async {
         let local = local::open(&project, Purpose::Submit, Vec::new()).await?;
-        let mut results = Vec::with_capacity(messages.len());
         for chunk in messages.chunks(CHUNK) {
             let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
             results.extend(local.pipeline.submit(&bodies).await?);
         }
-        anyhow::Ok(results)
-    })?;
-    report(&name, &messages, &results, global.format)
+        anyhow::Ok(())
+    });
+    // What was enqueued before an error is reported all the same.
+    let code = report(&name, &messages, &results, global.format)?;
+    if let Err(e) = failed {
+        let line = messages.get(results.len()).map_or(0, |(line, _)| *line);
+        return Err(e.context(format!(
+            "{name}:{line}: not enqueued, with every message after it ({} of {} were)",
+            results.len(),
+            messages.len()
+        )));
+    }
+    Ok(code)
 }
 
 /// The input's name and text.
