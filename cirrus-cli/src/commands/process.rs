@@ -43,9 +43,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let local = runtime.block_on(local::open(&project, Purpose::Submit, Vec::new()))?;
     let mut results = Vec::with_capacity(messages.len());
     let failed = runtime.block_on(async {
-        let local = local::open(&project, Purpose::Submit, Vec::new()).await?;
         for chunk in messages.chunks(CHUNK) {
             let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
             results.extend(local.pipeline.submit(&bodies).await?);

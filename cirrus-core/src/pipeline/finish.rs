@@ -9,9 +9,11 @@ use super::stats::Counter;
 use crate::Result;
 use crate::payload::ProcessPayload;
 use crate::process::{Message, MessageSink, WorkflowEvent, WorkflowEventType};
-use crate::state::{Outcome, StateKey, Timestamp};
+use crate::state::{Change, Outcome, StateKey, Timestamp, Transition};
 use crate::workflow::Status;
+use futures_util::future::join_all;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// How an execution ended, as `update-state` sees it.
 #[derive(Debug)]
@@ -72,33 +74,118 @@ impl Pipeline {
         }
     }
 
-    /// `update-state` for one job. Returns its events; they are emitted with the batch's.
+    /// `update-state` for a batch's jobs, in the order that keeps a crash harmless: first
+    /// every output is archived and its items written, appended to the publish log (one
+    /// append) and sent to the other item sinks, and the chain successors are enqueued (one
+    /// send); only then are the outputs and terminal states recorded (one transaction) and
+    /// the leases released.
     ///
-    /// On success the order is: archive the output, publish the items, enqueue the chain,
-    /// record the outputs, and only then the SUCCEEDED transition. A worker that dies before
-    /// the transition leaves the payload PROCESSING, and the one that takes it over does it
-    /// all again: items already in the publish log are not published twice, and a chain
-    /// successor enqueued twice is skipped by its own claim.
-    pub(super) async fn finish(&self, job: &Job, ending: Ending) -> Result<Vec<WorkflowEvent>> {
-        let key = &job.key;
-        let execution = job.execution.as_str();
-        let ending = match ending {
-            Ending::Succeeded(output) => match self.succeed(job, output).await {
-                Ok(events) => return Ok(events),
-                Err(Failure::Payload(error)) => {
-                    tracing::warn!(payload_id = %key, %error, "the output cannot be published");
-                    Ending::Failed {
-                        error,
-                        timed_out: false,
+    /// A worker that dies before the transitions leaves its payloads PROCESSING, and the one
+    /// that takes them over does it all again: items already in the publish log for the
+    /// execution are not appended twice, and a chain successor enqueued twice is skipped by
+    /// its own claim.
+    ///
+    /// Returns the events to emit and the messages of aborted jobs (they go back to the
+    /// queue). A store or state DB error stops the batch; its payloads are taken over later.
+    pub(super) async fn finish_batch(
+        &self,
+        jobs: &[Arc<Job>],
+        endings: Vec<Ending>,
+    ) -> Result<(Vec<WorkflowEvent>, Vec<usize>)> {
+        let prepared = join_all(jobs.iter().zip(endings).map(|(job, ending)| async move {
+            match ending {
+                Ending::Succeeded(output) => match self.prepare(job, output).await {
+                    Ok(success) => Ok(Done::Succeeded(success)),
+                    Err(Failure::Payload(error)) => {
+                        tracing::warn!(payload_id = %job.key, %error, "the output cannot be published");
+                        Ok(Done::Ended(Ending::Failed {
+                            error,
+                            timed_out: false,
+                        }))
                     }
+                    Err(Failure::Infrastructure(e)) => Err(e),
+                },
+                other => Ok(Done::Ended(other)),
+            }
+        }))
+        .await;
+        let done: Vec<Done> = prepared.into_iter().collect::<Result<_>>()?;
+
+        self.publish_items(jobs, &done).await?;
+        let successors: Vec<String> = done
+            .iter()
+            .filter_map(|d| match d {
+                Done::Succeeded(success) => Some(success.successors.iter().cloned()),
+                Done::Ended(_) => None,
+            })
+            .flatten()
+            .collect();
+        if !successors.is_empty() {
+            self.inner.queue.send_batch(&successors).await?;
+            tracing::debug!(successors = successors.len(), "chain successors enqueued");
+        }
+
+        let now = Timestamp::now();
+        let mut outputs = Vec::new();
+        let mut changes = Vec::with_capacity(jobs.len());
+        for (job, done) in jobs.iter().zip(&done) {
+            let execution = job.execution.clone();
+            let transition = match done {
+                Done::Succeeded(success) => {
+                    outputs.push((job.key.clone(), success.urls.clone()));
+                    Transition::Succeeded { execution }
                 }
-                Err(Failure::Infrastructure(e)) => return Err(e),
-            },
-            other => other,
-        };
-        let (outcome, event_type, error, counter) = match &ending {
-            Ending::Failed { error, timed_out } => (
-                self.inner.state.set_failed(key, execution, error).await?,
+                Done::Ended(Ending::Failed { error, .. }) => Transition::Failed {
+                    execution,
+                    error: error.clone(),
+                },
+                Done::Ended(Ending::Invalid(error)) => Transition::Invalid {
+                    execution,
+                    error: error.clone(),
+                },
+                Done::Ended(Ending::Aborted) => Transition::Aborted { execution },
+                Done::Ended(Ending::Succeeded(_)) => unreachable!("successes are prepared"),
+            };
+            changes.push(Change {
+                key: job.key.clone(),
+                transition,
+                at: now,
+            });
+        }
+        self.inner.state.set_outputs_many(&outputs, now).await?;
+        let outcomes = self.inner.state.apply(&changes).await?;
+        let keys: Vec<String> = jobs
+            .iter()
+            .map(|job| job.key.as_str().to_string())
+            .collect();
+        if let Err(e) = self
+            .inner
+            .leases
+            .release_many(&keys, &self.inner.owner)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release the batch's leases; they lapse on their own");
+        }
+
+        let mut events = Vec::new();
+        let mut aborted = Vec::new();
+        for ((job, done), outcome) in jobs.iter().zip(&done).zip(&outcomes) {
+            if matches!(done, Done::Ended(Ending::Aborted)) {
+                aborted.push(job.message);
+            }
+            if !self.recorded(&job.key, &job.execution, outcome) {
+                continue;
+            }
+            events.push(self.ended(job, done));
+        }
+        Ok((events, aborted))
+    }
+
+    /// The event of a recorded outcome, counted in the stats.
+    fn ended(&self, job: &Job, done: &Done) -> WorkflowEvent {
+        let (event_type, error, counter) = match done {
+            Done::Succeeded(_) => (WorkflowEventType::Succeeded, None, Counter::Succeeded),
+            Done::Ended(Ending::Failed { error, timed_out }) => (
                 if *timed_out {
                     WorkflowEventType::TimedOut
                 } else {
@@ -107,39 +194,31 @@ impl Pipeline {
                 Some(error.as_str()),
                 Counter::Failed,
             ),
-            Ending::Invalid(error) => (
-                self.inner.state.set_invalid(key, execution, error).await?,
+            Done::Ended(Ending::Invalid(error)) => (
                 WorkflowEventType::Invalid,
                 Some(error.as_str()),
                 Counter::Invalid,
             ),
-            Ending::Aborted => (
-                self.inner.state.set_aborted(key, execution).await?,
-                WorkflowEventType::Aborted,
-                None,
-                Counter::Aborted,
-            ),
-            Ending::Succeeded(_) => unreachable!("success is handled above"),
+            Done::Ended(Ending::Aborted) => (WorkflowEventType::Aborted, None, Counter::Aborted),
+            Done::Ended(Ending::Succeeded(_)) => unreachable!("successes are prepared"),
         };
-        if !self.recorded(key, execution, &outcome) {
-            return Ok(Vec::new());
-        }
-        tracing::info!(payload_id = %key, execution, event = %event_type, error, "execution ended");
+        tracing::info!(payload_id = %job.key, execution = %job.execution, event = %event_type, error, "execution ended");
         self.inner.stats.add(counter, 1);
-        let mut event = WorkflowEvent::new(event_type, key, Timestamp::now())
-            .with_execution(execution)
+        let mut event = WorkflowEvent::new(event_type, &job.key, Timestamp::now())
+            .with_execution(&job.execution)
             .with_input_url(&job.input_url);
         if let Some(error) = error {
             event = event.with_error(error);
         }
-        Ok(vec![event])
+        if let Done::Succeeded(success) = done {
+            event = event.with_output_url(&success.output_url);
+        }
+        event
     }
 
-    async fn succeed(
-        &self,
-        job: &Job,
-        output: Value,
-    ) -> std::result::Result<Vec<WorkflowEvent>, Failure> {
+    /// Archives the output, writes its items and prepares the chain successors; nothing is
+    /// recorded or published to a log yet.
+    async fn prepare(&self, job: &Job, output: Value) -> std::result::Result<Success, Failure> {
         let key = &job.key;
         let execution = job.execution.as_str();
         let output =
@@ -161,66 +240,70 @@ impl Pipeline {
             .bucket
             .put_output(key.as_str(), execution, &output)
             .await?;
-        let now = Timestamp::now();
         let published = self
             .inner
             .publisher
-            .publish(&payload, now)
+            .publish(&payload, Timestamp::now())
             .await
             .map_err(|e| match e {
                 crate::Error::Store { .. } => Failure::Infrastructure(e),
                 other => Failure::Payload(format!("PublishError: {other}")),
             })?;
-        let messages: Vec<Message> = published
-            .iter()
-            .map(|item| Message::item(item.item.clone()).with_origin(key.as_str(), execution))
-            .collect();
-        if let Some((path, log)) = &self.inner.publish_log {
-            let done = if job.resumed {
-                items_published_by(path, execution).await?
-            } else {
-                Default::default()
+        let mut successors = Vec::with_capacity(next.len());
+        for payload in &next {
+            let value = self.inner.bucket.maybe_offload(&payload.to_value()).await?;
+            successors.push(value.to_string());
+        }
+        Ok(Success {
+            output_url,
+            urls: published.iter().map(|item| item.url.clone()).collect(),
+            messages: published
+                .into_iter()
+                .map(|item| Message::item(item.item).with_origin(key.as_str(), execution))
+                .collect(),
+            successors,
+        })
+    }
+
+    /// Appends the batch's items to the publish log (once each per execution, even after a
+    /// take-over) and sends them to the other item sinks.
+    async fn publish_items(&self, jobs: &[Arc<Job>], done: &[Done]) -> Result<()> {
+        let mut messages = Vec::new();
+        for (job, done) in jobs.iter().zip(done) {
+            let Done::Succeeded(success) = done else {
+                continue;
             };
-            let fresh: Vec<Message> = messages
-                .iter()
-                .filter(|m| {
-                    !m.body
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| done.contains(id))
-                })
-                .cloned()
-                .collect();
+            let skip = match (&self.inner.publish_log, job.resumed) {
+                (Some((path, _)), true) => items_published_by(path, &job.execution).await?,
+                _ => Default::default(),
+            };
+            messages.extend(success.messages.iter().filter(|m| {
+                !m.body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| skip.contains(id))
+            }));
+        }
+        if let Some((_, log)) = &self.inner.publish_log {
+            let fresh: Vec<Message> = messages.iter().map(|m| (*m).clone()).collect();
             log.publish(&fresh).await?;
             log.flush().await?;
         }
-        for sink in &self.inner.item_sinks {
-            sink.publish(&messages).await?;
-            sink.flush().await?;
-        }
-        if !next.is_empty() {
-            let mut bodies = Vec::with_capacity(next.len());
-            for payload in &next {
-                let value = self.inner.bucket.maybe_offload(&payload.to_value()).await?;
-                bodies.push(value.to_string());
+        if !self.inner.item_sinks.is_empty() {
+            let all: Vec<Message> = done
+                .iter()
+                .filter_map(|d| match d {
+                    Done::Succeeded(success) => Some(success.messages.iter().cloned()),
+                    Done::Ended(_) => None,
+                })
+                .flatten()
+                .collect();
+            for sink in &self.inner.item_sinks {
+                sink.publish(&all).await?;
+                sink.flush().await?;
             }
-            self.inner.queue.send_batch(&bodies).await?;
-            tracing::info!(payload_id = %key, successors = next.len(), "chain successors enqueued");
         }
-        let urls: Vec<String> = published.iter().map(|item| item.url.clone()).collect();
-        self.inner.state.set_outputs(key, &urls, now).await?;
-        let outcome = self.inner.state.set_succeeded(key, execution).await?;
-        if !self.recorded(key, execution, &outcome) {
-            return Ok(Vec::new());
-        }
-        tracing::info!(payload_id = %key, execution, items = published.len(), "execution succeeded");
-        self.inner.stats.add(Counter::Succeeded, 1);
-        Ok(vec![
-            WorkflowEvent::new(WorkflowEventType::Succeeded, key, Timestamp::now())
-                .with_execution(execution)
-                .with_input_url(&job.input_url)
-                .with_output_url(output_url),
-        ])
+        Ok(())
     }
 
     /// Whether a terminal transition was applied; a refused one is logged (another worker
@@ -233,6 +316,25 @@ impl Pipeline {
         tracing::warn!(payload_id = %key, execution, state, "the record no longer belongs to this execution; outcome not recorded");
         false
     }
+}
+
+/// A job after its execution, ready for `update-state`.
+enum Done {
+    /// Succeeded, with its output archived and its items written.
+    Succeeded(Success),
+    /// Any other end (a success whose output could not be published becomes FAILED).
+    Ended(Ending),
+}
+
+/// A success, prepared.
+struct Success {
+    output_url: String,
+    /// The published item URLs: the record's outputs.
+    urls: Vec<String>,
+    /// The item messages, with their origin.
+    messages: Vec<Message>,
+    /// The chain successors' message bodies.
+    successors: Vec<String>,
 }
 
 /// Why a successful execution could not be recorded as such.

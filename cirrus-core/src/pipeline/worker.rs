@@ -53,36 +53,50 @@ impl Pipeline {
     pub async fn run(&self, options: &RunOptions, shutdown: &Shutdown) -> Result<()> {
         check(options)?;
         let in_flight: InFlight = Arc::default();
-        let returned = Mutex::new(Vec::new());
+        let returned: Arc<Mutex<Vec<Receipt>>> = Arc::default();
         let stop = Shutdown::new();
         let renewal = self.renew_forever(options.visibility_timeout, in_flight.clone());
-        let workers = join_all((0..options.workers).map(|worker| {
-            let in_flight = in_flight.clone();
-            let stop = stop.clone();
-            let returned = &returned;
-            async move {
-                let result = self
-                    .work(worker, options, shutdown, &stop, &in_flight, returned)
-                    .await;
-                if let Err(e) = &result {
-                    tracing::error!(worker, error = %e, "worker stopped");
-                    stop.drain();
-                }
-                result
-            }
-        }));
+        let mut workers = Tasks(
+            (0..options.workers)
+                .map(|worker| {
+                    let pipeline = self.clone();
+                    let (options, shutdown) = (options.clone(), shutdown.clone());
+                    let (stop, in_flight, returned) =
+                        (stop.clone(), in_flight.clone(), returned.clone());
+                    tokio::spawn(async move {
+                        let result = pipeline
+                            .work(worker, &options, &shutdown, &stop, &in_flight, &returned)
+                            .await;
+                        if let Err(e) = &result {
+                            tracing::error!(worker, error = %e, "worker stopped");
+                            stop.drain();
+                        }
+                        result
+                    })
+                })
+                .collect(),
+        );
         let results = tokio::select! {
-            results = workers => results,
+            results = join_all(workers.0.iter_mut()) => results,
             () = renewal => unreachable!("renewal runs until dropped"),
         };
+        let results: Vec<Result<()>> = results
+            .into_iter()
+            .map(|joined| {
+                joined.unwrap_or_else(|e| {
+                    Err(Error::invalid_argument(
+                        "workers",
+                        format!("a worker stopped unexpectedly: {e}"),
+                    ))
+                })
+            })
+            .collect();
         if let Err(e) = self.inner.leases.release_all(&self.inner.owner).await {
             tracing::warn!(error = %e, "cannot release this worker's leases; they lapse on their own");
         }
         // The messages of batches that failed go back at once (their leases are gone), so a
         // rerun need not wait for their visibility timeout.
-        let returned = returned
-            .into_inner()
-            .expect("the list is never left poisoned");
+        let returned = std::mem::take(&mut *returned.lock().expect("never left poisoned"));
         for receipt in returned {
             if let Err(e) = self
                 .inner
@@ -147,7 +161,8 @@ impl Pipeline {
     }
 
     /// `process`, the executions and `update-state` for one batch, then the deletion of
-    /// every message whose payloads are all done.
+    /// every message whose payloads are all done. The executions run as tasks of their own,
+    /// on every core.
     async fn handle(
         &self,
         batch: &[queue::Message],
@@ -156,56 +171,36 @@ impl Pipeline {
     ) -> Result<()> {
         let intake = self.intake(batch, lease_until).await?;
         let mut keep = intake.keep;
-        let stats = &self.inner.stats;
-        stats.started(intake.jobs.len() as u64);
-        let endings = join_all(intake.jobs.iter().map(|job| async move {
-            let ending = self.execute(job, shutdown).await;
-            stats.finished();
-            ending
-        }))
-        .await;
-        let finished = join_all(
-            intake
-                .jobs
-                .iter()
-                .zip(endings)
-                .map(|(job, ending)| self.finish_job(job, ending)),
-        )
-        .await;
-        let mut events = Vec::new();
-        let mut first_error = None;
-        for (job, result) in intake.jobs.iter().zip(finished) {
-            match result {
-                Ok((job_events, aborted)) => {
-                    events.extend(job_events);
-                    if aborted {
-                        keep.insert(job.message, Duration::ZERO);
-                    }
-                }
-                Err(e) => {
-                    keep.insert(job.message, Duration::ZERO);
-                    first_error.get_or_insert(e);
-                }
-            }
+        let jobs: Vec<Arc<Job>> = intake.jobs.into_iter().map(Arc::new).collect();
+        self.inner.stats.started(jobs.len() as u64);
+        let mut running = Tasks(
+            jobs.iter()
+                .map(|job| {
+                    let (pipeline, job, shutdown) = (self.clone(), job.clone(), shutdown.clone());
+                    tokio::spawn(async move {
+                        let ending = pipeline.execute(&job, &shutdown).await;
+                        pipeline.inner.stats.finished();
+                        ending
+                    })
+                })
+                .collect(),
+        );
+        let endings = join_all(running.0.iter_mut())
+            .await
+            .into_iter()
+            .map(|ended| {
+                ended.unwrap_or_else(|e| Ending::Failed {
+                    error: format!("States.Runtime: the execution stopped unexpectedly: {e}"),
+                    timed_out: false,
+                })
+            })
+            .collect();
+        let (events, aborted) = self.finish_batch(&jobs, endings).await?;
+        for message in aborted {
+            keep.insert(message, Duration::ZERO);
         }
         self.emit(&events).await?;
-        if let Some(e) = first_error {
-            return Err(e);
-        }
         self.settle(batch, &keep).await
-    }
-
-    /// `update-state` for one job, then the release of its lease. Also says whether the job
-    /// was aborted (its message goes back to the queue).
-    async fn finish_job(
-        &self,
-        job: &Job,
-        ending: Ending,
-    ) -> Result<(Vec<crate::process::WorkflowEvent>, bool)> {
-        let aborted = matches!(ending, Ending::Aborted);
-        let events = self.finish(job, ending).await?;
-        self.release(&job.key).await;
-        Ok((events, aborted))
     }
 
     /// Deletes the batch's done messages, and hides the kept ones for as long as `keep` says
@@ -253,6 +248,17 @@ impl Pipeline {
                     tracing::warn!(error = %e, "cannot extend a message's visibility");
                 }
             }
+        }
+    }
+}
+
+/// Spawned tasks, aborted if dropped before they end (a run that is itself dropped).
+struct Tasks<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for Tasks<T> {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
         }
     }
 }

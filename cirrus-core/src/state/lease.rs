@@ -37,6 +37,31 @@ pub trait Leases: Send + Sync {
 
     /// Drops every lease held by `owner` (a worker shutting down); returns how many.
     async fn release_all(&self, owner: &str) -> Result<u64>;
+
+    /// [`acquire`](Self::acquire) for several payloads, one result each, in order.
+    /// Backends that can batch (SQLite: one transaction) do.
+    async fn acquire_many(
+        &self,
+        payload_ids: &[String],
+        owner: &str,
+        ttl: Duration,
+        force: bool,
+    ) -> Result<Vec<bool>> {
+        let mut held = Vec::with_capacity(payload_ids.len());
+        for payload_id in payload_ids {
+            held.push(self.acquire(payload_id, owner, ttl, force).await?);
+        }
+        Ok(held)
+    }
+
+    /// [`release`](Self::release) for several payloads; returns how many were released.
+    async fn release_many(&self, payload_ids: &[String], owner: &str) -> Result<u64> {
+        let mut released = 0;
+        for payload_id in payload_ids {
+            released += u64::from(self.release(payload_id, owner).await?);
+        }
+        Ok(released)
+    }
 }
 
 /// One lease, as stored.

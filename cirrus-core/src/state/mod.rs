@@ -87,6 +87,19 @@ pub trait StateStore: Send + Sync {
         at: Timestamp,
     ) -> Result<Option<StateRecord>>;
 
+    /// [`set_outputs`](Self::set_outputs) for several payloads. Backends that can batch
+    /// (SQLite: one transaction) do.
+    async fn set_outputs_many(
+        &self,
+        outputs: &[(StateKey, Vec<String>)],
+        at: Timestamp,
+    ) -> Result<()> {
+        for (key, urls) in outputs {
+            self.set_outputs(key, urls, at).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes a record and its timeline. Returns whether there was a record.
     async fn delete(&self, key: &StateKey) -> Result<bool>;
 

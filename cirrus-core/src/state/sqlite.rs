@@ -133,6 +133,10 @@ struct Inner {
     path: PathBuf,
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    /// Held by this process's writers, one at a time: they queue here rather than in
+    /// SQLite's busy handler, which sleeps up to 100 ms between tries. Other processes still
+    /// wait in the busy handler.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for SqliteStateStore {
@@ -188,6 +192,7 @@ impl SqliteStateStore {
                 path,
                 busy_timeout,
                 idle: Mutex::new(Vec::new()),
+                writer: Mutex::new(()),
             }),
         };
         store.run(move |conn| migrate(conn, create)).await?;
@@ -225,10 +230,29 @@ impl SqliteStateStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        self.run_with(false, f).await
+    }
+
+    /// [`run`](Self::run) for a write transaction: one writer of this process at a time.
+    async fn run_write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        self.run_with(true, f).await
+    }
+
+    async fn run_with<T, F>(&self, write: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
         let inner = Arc::clone(&self.inner);
         let work = move || {
             let mut conn = inner.take()?;
+            let guard = write.then(|| inner.writer.lock().unwrap_or_else(|e| e.into_inner()));
             let result = f(&mut conn).map_err(|e| naming_the_file(e, &inner.path));
+            drop(guard);
             inner.give_back(conn);
             result
         };
@@ -702,7 +726,8 @@ impl StateStore for SqliteStateStore {
             return Ok(Vec::new());
         }
         let changes = changes.to_vec();
-        self.run(move |conn| apply_changes(conn, &changes)).await
+        self.run_write(move |conn| apply_changes(conn, &changes))
+            .await
     }
 
     async fn set_outputs(
@@ -713,7 +738,7 @@ impl StateStore for SqliteStateStore {
     ) -> Result<Option<StateRecord>> {
         let key = key.clone();
         let outputs = outputs.to_vec();
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err("cannot take the write lock"))?;
@@ -729,9 +754,35 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn set_outputs_many(
+        &self,
+        outputs: &[(StateKey, Vec<String>)],
+        at: Timestamp,
+    ) -> Result<()> {
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let outputs = outputs.to_vec();
+        self.run_write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err("cannot take the write lock"))?;
+            for (key, urls) in outputs {
+                if let Some((id, mut record)) = get_by_key(&tx, &key)? {
+                    record.outputs = Some(urls);
+                    record.updated = at;
+                    write_record(&tx, Some(id), &record)?;
+                }
+            }
+            tx.commit().map_err(db_err("cannot commit the outputs"))?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete(&self, key: &StateKey) -> Result<bool> {
         let key = key.clone();
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err("cannot take the write lock"))?;

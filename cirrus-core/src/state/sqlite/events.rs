@@ -99,7 +99,7 @@ impl SqliteStateStore {
             return Ok(());
         }
         let events = events.to_vec();
-        self.run(move |conn| append(conn, &events)).await
+        self.run_write(move |conn| append(conn, &events)).await
     }
 
     /// The events matching `query`, oldest first, at most `query.limit`.

@@ -43,7 +43,7 @@ impl SqliteStateStore {
     ) -> Result<bool> {
         let (payload_id, owner) = (payload_id.to_string(), owner.to_string());
         let expires = expiry(now, ttl);
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             write(conn, |tx| {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
@@ -68,7 +68,7 @@ impl SqliteStateStore {
     async fn renew_at(&self, owner: &str, ttl: Duration, now: Timestamp) -> Result<u64> {
         let owner = owner.to_string();
         let expires = expiry(now, ttl).as_micros();
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             write(conn, |tx| {
                 let mut stmt =
                     tx.prepare_cached("UPDATE leases SET expires = ?2 WHERE owner = ?1")?;
@@ -108,7 +108,7 @@ impl Leases for SqliteStateStore {
 
     async fn release(&self, payload_id: &str, owner: &str) -> Result<bool> {
         let (payload_id, owner) = (payload_id.to_string(), owner.to_string());
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             write(conn, |tx| {
                 let mut stmt =
                     tx.prepare_cached("DELETE FROM leases WHERE payload_id = ?1 AND owner = ?2")?;
@@ -118,9 +118,67 @@ impl Leases for SqliteStateStore {
         .await
     }
 
+    async fn acquire_many(
+        &self,
+        payload_ids: &[String],
+        owner: &str,
+        ttl: Duration,
+        force: bool,
+    ) -> Result<Vec<bool>> {
+        if payload_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (payload_ids, owner) = (payload_ids.to_vec(), owner.to_string());
+        let now = Timestamp::now();
+        let expires = expiry(now, ttl);
+        self.run_write(move |conn| {
+            write(conn, |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (payload_id) DO UPDATE \
+                     SET owner = excluded.owner, expires = excluded.expires \
+                     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4",
+                )?;
+                payload_ids
+                    .iter()
+                    .map(|payload_id| {
+                        let changed = stmt.execute(params![
+                            payload_id,
+                            owner,
+                            expires.as_micros(),
+                            now.as_micros(),
+                            force
+                        ])?;
+                        Ok(changed == 1)
+                    })
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    async fn release_many(&self, payload_ids: &[String], owner: &str) -> Result<u64> {
+        if payload_ids.is_empty() {
+            return Ok(0);
+        }
+        let (payload_ids, owner) = (payload_ids.to_vec(), owner.to_string());
+        self.run_write(move |conn| {
+            write(conn, |tx| {
+                let mut stmt =
+                    tx.prepare_cached("DELETE FROM leases WHERE payload_id = ?1 AND owner = ?2")?;
+                let mut released = 0;
+                for payload_id in &payload_ids {
+                    released += stmt.execute(params![payload_id, owner])? as u64;
+                }
+                Ok(released)
+            })
+        })
+        .await
+    }
+
     async fn release_all(&self, owner: &str) -> Result<u64> {
         let owner = owner.to_string();
-        self.run(move |conn| {
+        self.run_write(move |conn| {
             write(conn, |tx| {
                 let mut stmt = tx.prepare_cached("DELETE FROM leases WHERE owner = ?1")?;
                 Ok(stmt.execute([owner])? as u64)
