@@ -33,6 +33,7 @@ macro_rules! state_conformance_tests {
             late_events_cannot_move_backwards,
             batch_applies_in_order,
             set_outputs,
+            set_outputs_many,
             get_many_in_order,
             delete_removes_record_and_timeline,
             claim_race_has_one_winner,
@@ -402,6 +403,40 @@ pub async fn batch_applies_in_order<S: StateStore + ?Sized>(store: &S) {
     assert_eq!(stored(store, &a).await.state, State::Processing);
     assert_eq!(stored(store, &b).await.state, State::Succeeded);
     assert_eq!(store.apply(&[]).await.expect("empty apply"), []);
+}
+
+/// `set_outputs_many` is `set_outputs` for each pair: missing records are left missing.
+pub async fn set_outputs_many<S: StateStore + ?Sized>(store: &S) {
+    let (a, b, missing) = (
+        key("c", "many", "a"),
+        key("c", "many", "b"),
+        key("c", "many", "x"),
+    );
+    for k in [&a, &b] {
+        applied(store, k, claim("e1"), t(1)).await;
+    }
+    let outputs = vec![
+        (a.clone(), vec!["s3://b/a.json".to_string()]),
+        (missing.clone(), vec!["s3://b/x.json".to_string()]),
+        (
+            b.clone(),
+            vec!["s3://b/b1.json".to_string(), "s3://b/b2.json".to_string()],
+        ),
+    ];
+    store
+        .set_outputs_many(&outputs, t(2))
+        .await
+        .expect("set_outputs_many");
+    for (k, urls) in [&outputs[0], &outputs[2]] {
+        let record = stored(store, k).await;
+        assert_eq!(record.outputs.as_ref(), Some(urls));
+        assert_eq!((record.state, record.updated), (State::Claimed, t(2)));
+    }
+    assert_eq!(store.get(&missing).await.expect("get"), None);
+    store
+        .set_outputs_many(&[], t(3))
+        .await
+        .expect("an empty batch");
 }
 
 /// `set_outputs` records outputs and bumps `updated` only.

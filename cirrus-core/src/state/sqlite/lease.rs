@@ -213,6 +213,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn batches_acquire_and_release_like_single_calls() {
+        let (_dir, store) = store().await;
+        let ids: Vec<String> = ["a", "b", "c"].map(|i| format!("c/workflow-w/{i}")).into();
+        assert!(store.acquire(&ids[1], "w2", MINUTE, false).await.unwrap());
+        let held = store.acquire_many(&ids, "w1", MINUTE, false).await.unwrap();
+        assert_eq!(held, [true, false, true]);
+        assert_eq!(
+            store.acquire_many(&ids, "w1", MINUTE, true).await.unwrap(),
+            [true; 3]
+        );
+        assert_eq!(store.release_many(&ids[..2], "w1").await.unwrap(), 2);
+        assert_eq!(store.release_many(&ids, "w2").await.unwrap(), 0);
+        assert_eq!(
+            store
+                .lease(&ids[2])
+                .await
+                .unwrap()
+                .map(|l| l.owner)
+                .as_deref(),
+            Some("w1")
+        );
+        assert!(store.lease(&ids[0]).await.unwrap().is_none());
+        assert!(
+            store
+                .acquire_many(&[], "w1", MINUTE, false)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
     async fn a_lease_is_exclusive_until_it_expires() {
         let (_dir, store) = store().await;
         assert!(
