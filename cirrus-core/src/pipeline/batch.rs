@@ -203,17 +203,11 @@ impl Pipeline {
                     });
                     claiming.push((candidate, execution));
                 }
-                Decision::Skip(event_type) => {
-                    self.skip(&candidate.key, event_type, record.as_ref(), events);
-                }
-                Decision::TakeOver => {
-                    let record = record.expect("take-over is only decided for a record");
-                    if let Some(job) = self
-                        .take_over(candidate, &record, lease_until, events, keep)
-                        .await?
-                    {
-                        jobs.push(job);
-                    }
+                decision => {
+                    let job = self
+                        .not_claimed(candidate, record, decision, lease_until, events, keep)
+                        .await?;
+                    jobs.extend(job);
                 }
             }
         }
@@ -244,17 +238,11 @@ impl Pipeline {
                     jobs.push(job(candidate, execution, false, true));
                 }
                 Outcome::Refused(record) => match decide(record.as_ref(), candidate.replace) {
-                    Decision::Skip(event_type) => {
-                        self.skip(&candidate.key, event_type, record.as_ref(), events)
-                    }
-                    Decision::TakeOver => {
-                        let record = record.expect("take-over is only decided for a record");
-                        if let Some(job) = self
-                            .take_over(candidate, &record, lease_until, events, keep)
-                            .await?
-                        {
-                            jobs.push(job);
-                        }
+                    decision @ (Decision::Skip(_) | Decision::TakeOver) => {
+                        let job = self
+                            .not_claimed(candidate, record, decision, lease_until, events, keep)
+                            .await?;
+                        jobs.extend(job);
                     }
                     // Another worker moved the record between our read and our claim (it
                     // finished, or failed): leave the message for a later delivery.
@@ -266,6 +254,31 @@ impl Pipeline {
             }
         }
         Ok(jobs)
+    }
+
+    /// A payload that is not claimed: skipped with its `ALREADY_*` event, or taken over.
+    async fn not_claimed(
+        &self,
+        candidate: Candidate,
+        record: Option<StateRecord>,
+        decision: Decision,
+        lease_until: Instant,
+        events: &mut Vec<WorkflowEvent>,
+        keep: &mut HashMap<usize, Duration>,
+    ) -> Result<Option<Job>> {
+        match (decision, record) {
+            (Decision::TakeOver, Some(record)) => {
+                self.take_over(candidate, &record, lease_until, events, keep)
+                    .await
+            }
+            (Decision::Skip(event_type), record) => {
+                self.skip(&candidate.key, event_type, record.as_ref(), events);
+                Ok(None)
+            }
+            (Decision::Claim | Decision::TakeOver, _) => {
+                unreachable!("only a skip or a take-over of an existing record comes here")
+            }
+        }
     }
 
     /// A CLAIMED or PROCESSING record: run its execution again if its worker's lease has

@@ -45,12 +45,7 @@ impl SqliteStateStore {
         let expires = expiry(now, ttl);
         self.run_write(move |conn| {
             write(conn, |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (payload_id) DO UPDATE \
-                     SET owner = excluded.owner, expires = excluded.expires \
-                     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4",
-                )?;
+                let mut stmt = tx.prepare_cached(ACQUIRE)?;
                 let changed = stmt.execute(params![
                     payload_id,
                     owner,
@@ -78,6 +73,12 @@ impl SqliteStateStore {
         .await
     }
 }
+
+/// Takes a lease: `?1` payload, `?2` owner, `?3` expiry, `?4` now, `?5` force.
+const ACQUIRE: &str = "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (payload_id) DO UPDATE \
+     SET owner = excluded.owner, expires = excluded.expires \
+     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4";
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits.
 fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -133,12 +134,7 @@ impl Leases for SqliteStateStore {
         let expires = expiry(now, ttl);
         self.run_write(move |conn| {
             write(conn, |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (payload_id) DO UPDATE \
-                     SET owner = excluded.owner, expires = excluded.expires \
-                     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4",
-                )?;
+                let mut stmt = tx.prepare_cached(ACQUIRE)?;
                 payload_ids
                     .iter()
                     .map(|payload_id| {
