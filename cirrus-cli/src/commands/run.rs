@@ -29,7 +29,8 @@ use std::time::Duration;
 /// Arguments of `cirrus run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Workers: each runs a batch of up to --batch-size payloads at once.
+    /// Workers: each runs a batch of up to --batch-size payloads, and claims its next batch
+    /// while the current one runs.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: u16,
     /// Stop once the queue is empty: nothing visible, nothing in flight (the default).

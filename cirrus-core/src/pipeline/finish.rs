@@ -240,6 +240,30 @@ impl Pipeline {
             .bucket
             .put_output(key.as_str(), execution, &output)
             .await?;
+        let mut successors = Vec::with_capacity(next.len());
+        for payload in &next {
+            let value = self.inner.bucket.maybe_offload(&payload.to_value()).await?;
+            successors.push(value.to_string());
+        }
+        if !writes_items(&payload) {
+            // No `path_template` anywhere: nothing is written to the data store, and the
+            // items are published (to the log and the sinks) as the workflow output them,
+            // as cirrus-geo's update-state publishes them to SNS.
+            let messages = payload
+                .features
+                .iter()
+                .map(|item| {
+                    Message::item(Value::Object(item.as_map().clone()))
+                        .with_origin(key.as_str(), execution)
+                })
+                .collect();
+            return Ok(Success {
+                output_url,
+                urls: Vec::new(),
+                messages,
+                successors,
+            });
+        }
         let published = self
             .inner
             .publisher
@@ -249,11 +273,6 @@ impl Pipeline {
                 crate::Error::Store { .. } => Failure::Infrastructure(e),
                 other => Failure::Payload(format!("PublishError: {other}")),
             })?;
-        let mut successors = Vec::with_capacity(next.len());
-        for payload in &next {
-            let value = self.inner.bucket.maybe_offload(&payload.to_value()).await?;
-            successors.push(value.to_string());
-        }
         Ok(Success {
             output_url,
             urls: published.iter().map(|item| item.url.clone()).collect(),
@@ -316,6 +335,19 @@ impl Pipeline {
         tracing::warn!(payload_id = %key, execution, state, "the record no longer belongs to this execution; outcome not recorded");
         false
     }
+}
+
+/// Whether any item of `payload` has a `path_template` to be written under. When some do and
+/// others do not, the publisher reports the ones that do not.
+fn writes_items(payload: &ProcessPayload) -> bool {
+    let definition = payload.process_definition();
+    payload.features.iter().any(|item| {
+        let options = match item.collection() {
+            Some(collection) => definition.upload_options_for(collection),
+            None => definition.upload_options.as_ref(),
+        };
+        options.is_some_and(|o| o.path_template.is_some())
+    })
 }
 
 /// A job after its execution, ready for `update-state`.

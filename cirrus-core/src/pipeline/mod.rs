@@ -70,7 +70,7 @@ pub use publish_log::items_published_by;
 pub use shutdown::Shutdown;
 pub use stats::{Stats, StatsSnapshot};
 pub use submit::Submitted;
-pub use worker::RunOptions;
+pub use worker::{BATCHES_PER_WORKER, RunOptions};
 pub use workflows::Workflows;
 
 use crate::Result;

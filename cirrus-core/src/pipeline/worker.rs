@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 /// How [`Pipeline::run`] drains the queue.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Workers: each receives a batch, runs its executions concurrently, records their
-    /// outcomes, then receives the next.
+    /// Workers: each receives a batch, runs its executions concurrently and records their
+    /// outcomes; it receives and claims its next batch while the current one runs (at most
+    /// [`BATCHES_PER_WORKER`] at once).
     pub workers: usize,
     /// The most messages a worker receives at once (1 to 100).
     pub batch_size: usize,
@@ -39,6 +40,20 @@ impl Default for RunOptions {
             poll_interval: Duration::from_millis(100),
         }
     }
+}
+
+/// The most batches one worker has at once: one being claimed or recorded while another
+/// runs.
+pub const BATCHES_PER_WORKER: usize = 2;
+
+/// A batch task's result; a batch that panicked is an error.
+fn joined(done: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    done.unwrap_or_else(|e| {
+        Err(Error::invalid_argument(
+            "workers",
+            format!("a batch stopped unexpectedly: {e}"),
+        ))
+    })
 }
 
 /// The receipts of the messages being worked on, by message ID.
@@ -110,7 +125,9 @@ impl Pipeline {
         results.into_iter().collect()
     }
 
-    /// One worker's loop.
+    /// One worker's loop. A worker receives its next batch while the executions of the
+    /// current one run (at most [`BATCHES_PER_WORKER`] batches at once), so that claiming,
+    /// archiving and recording overlap with running.
     async fn work(
         &self,
         worker: usize,
@@ -118,46 +135,78 @@ impl Pipeline {
         shutdown: &Shutdown,
         stop: &Shutdown,
         in_flight: &InFlight,
-        returned: &Mutex<Vec<Receipt>>,
+        returned: &Arc<Mutex<Vec<Receipt>>>,
     ) -> Result<()> {
-        loop {
-            if shutdown.is_draining() || stop.is_draining() {
-                return Ok(());
+        let mut batches = tokio::task::JoinSet::new();
+        let mut result = Ok(());
+        while result.is_ok() {
+            while let Some(done) = batches.try_join_next() {
+                result = result.and(joined(done));
+            }
+            if result.is_err() || shutdown.is_draining() || stop.is_draining() {
+                break;
+            }
+            if batches.len() >= BATCHES_PER_WORKER {
+                if let Some(done) = batches.join_next().await {
+                    result = joined(done);
+                }
+                continue;
             }
             // Taken before the receive, so that the batch's leases end before its messages
             // can come back.
             let lease_until = Instant::now() + options.visibility_timeout;
-            let batch = self
+            let batch = match self
                 .inner
                 .queue
                 .receive(options.batch_size, options.visibility_timeout)
-                .await?;
+                .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
             if batch.is_empty() {
-                if !options.follow {
+                if !options.follow && batches.is_empty() {
                     let stats = self.inner.queue.stats().await?;
                     if stats.visible + stats.in_flight == 0 {
-                        return Ok(());
+                        break;
                     }
                 }
                 tokio::select! {
                     () = tokio::time::sleep(options.poll_interval) => {}
                     () = shutdown.draining() => {}
                     () = stop.draining() => {}
+                    Some(done) = batches.join_next(), if !batches.is_empty() => result = joined(done),
                 }
                 continue;
             }
             tracing::debug!(worker, messages = batch.len(), "batch received");
             self.inner.stats.add(Counter::Received, batch.len() as u64);
             track(in_flight, &batch, true);
-            let result = self.handle(&batch, lease_until, shutdown).await;
-            track(in_flight, &batch, false);
-            if result.is_err() {
-                // Back on the queue once this run has dropped its leases (see `run`).
-                let mut returned = returned.lock().expect("the list is never left poisoned");
-                returned.extend(batch.iter().map(|m| m.receipt.clone()));
-            }
-            result?;
+            let (pipeline, shutdown, in_flight, returned) = (
+                self.clone(),
+                shutdown.clone(),
+                in_flight.clone(),
+                returned.clone(),
+            );
+            batches.spawn(async move {
+                let result = pipeline.handle(&batch, lease_until, &shutdown).await;
+                track(&in_flight, &batch, false);
+                if result.is_err() {
+                    // Back on the queue once this run has dropped its leases (see `run`).
+                    let mut returned = returned.lock().expect("the list is never left poisoned");
+                    returned.extend(batch.iter().map(|m| m.receipt.clone()));
+                }
+                result
+            });
         }
+        // The batches still running finish (and are recorded) before the worker stops.
+        while let Some(done) = batches.join_next().await {
+            result = result.and(joined(done));
+        }
+        result
     }
 
     /// `process`, the executions and `update-state` for one batch, then the deletion of
