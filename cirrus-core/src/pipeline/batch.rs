@@ -190,6 +190,12 @@ impl Pipeline {
         let mut claiming = Vec::new();
         for (candidate, record) in candidates.into_iter().zip(records) {
             match decide(record.as_ref(), candidate.replace) {
+                // Another worker of this pipeline is claiming or running it (a duplicate
+                // message in another batch): busy.
+                Decision::Claim if !self.start_running(candidate.key.as_str()) => {
+                    let event_type = WorkflowEventType::AlreadyProcessing;
+                    self.skip(&candidate.key, event_type, record.as_ref(), events);
+                }
                 Decision::Claim => {
                     let executions = record.map(|r| r.executions).unwrap_or_default();
                     let execution = execution_name(candidate.key.as_str(), &executions);
@@ -211,7 +217,13 @@ impl Pipeline {
                 }
             }
         }
-        let outcomes = self.inner.state.apply(&changes).await?;
+        let outcomes = match self.inner.state.apply(&changes).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                self.stop_running(claiming.iter().map(|(c, _)| c.key.as_str()));
+                return Err(e);
+            }
+        };
         // The claimed payloads' leases, in one go: a claim is authoritative, so they are
         // taken even from a lease left behind by an earlier run.
         let claimed: Vec<String> = claiming
@@ -225,6 +237,9 @@ impl Pipeline {
             .acquire_many(&claimed, &self.inner.owner, lease_left(lease_until), true)
             .await?;
         for ((candidate, execution), outcome) in claiming.into_iter().zip(outcomes) {
+            if !outcome.is_applied() {
+                self.stop_running([candidate.key.as_str()]);
+            }
             match outcome {
                 Outcome::Applied(_) => {
                     events.push(
@@ -293,14 +308,21 @@ impl Pipeline {
     ) -> Result<Option<Job>> {
         let key = candidate.key.as_str();
         let execution = record.current_execution().map(str::to_string);
+        // A payload this pipeline is running (a duplicate message, received by another of
+        // its workers) is busy, whatever its lease says.
         let acquired = match &execution {
-            Some(_) => {
-                self.inner
+            Some(_) if self.start_running(key) => {
+                let acquired = self
+                    .inner
                     .leases
                     .acquire(key, &self.inner.owner, lease_left(lease_until), false)
-                    .await?
+                    .await;
+                if !matches!(acquired, Ok(true)) {
+                    self.stop_running([key]);
+                }
+                acquired?
             }
-            None => false,
+            _ => false,
         };
         let Some(execution) = execution.filter(|_| acquired) else {
             if candidate.receive_count > 1 {
@@ -382,6 +404,7 @@ impl Pipeline {
                     // changed by hand (`cirrus state`): leave it alone.
                     tracing::warn!(payload_id = %job.key, execution = %job.execution, "the record left CLAIMED under us; not starting");
                     self.release(&job.key).await;
+                    self.stop_running([job.key.as_str()]);
                     continue;
                 }
             }

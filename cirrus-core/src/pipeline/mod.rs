@@ -111,6 +111,10 @@ struct Inner {
     item_sinks: Vec<Arc<dyn MessageSink>>,
     owner: String,
     stats: Arc<Stats>,
+    /// The payloads this pipeline is running now. Its workers share one lease owner, so a
+    /// lease alone cannot tell them apart: a duplicate message received by a second worker
+    /// must not "take over" a payload the first one is running.
+    running: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -147,6 +151,7 @@ impl Pipeline {
                 item_sinks: Vec::new(),
                 owner: format!("worker-{}", uuid::Uuid::new_v4()),
                 stats: Arc::new(Stats::default()),
+                running: Default::default(),
             },
         }
     }
@@ -169,6 +174,26 @@ impl Pipeline {
     /// The state DB.
     pub fn state(&self) -> &Arc<dyn StateStore> {
         &self.inner.state
+    }
+
+    /// Marks a payload as running here; `false` when it already was.
+    fn start_running(&self, payload_id: &str) -> bool {
+        self.running_set().insert(payload_id.to_string())
+    }
+
+    /// Unmarks payloads that stopped running here.
+    fn stop_running<'a>(&self, payload_ids: impl IntoIterator<Item = &'a str>) {
+        let mut running = self.running_set();
+        for payload_id in payload_ids {
+            running.remove(payload_id);
+        }
+    }
+
+    fn running_set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.inner
+            .running
+            .lock()
+            .expect("the running set is never left poisoned")
     }
 
     /// Sends events to every event sink, flushing each.

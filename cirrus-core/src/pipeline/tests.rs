@@ -396,3 +396,70 @@ async fn a_payload_without_a_usable_id_is_rejected_alone() {
         ]
     );
 }
+
+/// Counts its calls, and takes a while.
+struct Slow {
+    calls: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Task for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    async fn run(
+        &self,
+        payload: ProcessPayload,
+        _context: &TaskContext,
+    ) -> std::result::Result<ProcessPayload, TaskError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        Ok(payload)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_received_by_another_worker_does_not_run_twice() {
+    let f = fixture(passing()).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let resolver = LocalResolver::builder()
+        .task(Arc::new(Slow {
+            calls: calls.clone(),
+        }))
+        .build()
+        .unwrap();
+    let mut workflows = Workflows::new();
+    workflows.insert("one", machine("slow"));
+    let pipeline = Pipeline::builder(
+        f.state.clone(),
+        f.state.clone(),
+        f.queue.clone(),
+        f.pipeline.bucket().clone(),
+        Engine::new(Arc::new(resolver)),
+    )
+    .workflows(workflows)
+    .event_sink(f.events.clone())
+    .build();
+    pipeline
+        .submit(&[payload("a", "one"), payload("a", "one")])
+        .await
+        .unwrap();
+    let options = RunOptions {
+        workers: 2,
+        batch_size: 1,
+        ..RunOptions::default()
+    };
+    pipeline.run(&options, &Shutdown::new()).await.unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "{:?}",
+        event_types(&f.events)
+    );
+    let types = event_types(&f.events);
+    assert!(
+        types.iter().any(|t| t.starts_with("ALREADY_")),
+        "the duplicate is skipped: {types:?}"
+    );
+}

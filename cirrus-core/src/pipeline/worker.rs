@@ -244,7 +244,9 @@ impl Pipeline {
                 })
             })
             .collect();
-        let (events, aborted) = self.finish_batch(&jobs, endings).await?;
+        let finished = self.finish_batch(&jobs, endings).await;
+        self.stop_running(jobs.iter().map(|job| job.key.as_str()));
+        let (events, aborted) = finished?;
         for message in aborted {
             keep.insert(message, Duration::ZERO);
         }
