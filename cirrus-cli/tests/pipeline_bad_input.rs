@@ -6,11 +6,13 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use cirrus_core::queue::sqlite::{SqliteQueue, SqliteQueueOptions};
 use cirrus_core::queue::{Queue, QueueStats};
+use common::{runtime, set_mode, text, wait_for_no_processes_in};
 use serde_json::{Value, json};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -629,50 +631,4 @@ fn writable(folder: &Path) -> bool {
         }
         Err(_) => false,
     }
-}
-
-/// Processes whose working folder is `root` (task subprocesses run there), as
-/// `pid command` lines. Empty where `/proc` is not available.
-fn processes_in(root: &Path) -> Vec<String> {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == root))
-        .map(|entry| {
-            let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            format!("{} {}", entry.file_name().to_string_lossy(), cmdline.trim())
-        })
-        .collect()
-}
-
-/// [`processes_in`], once it is empty or `patience` has passed (a killed process takes a
-/// moment to go).
-fn wait_for_no_processes_in(root: &Path, patience: Duration) -> Vec<String> {
-    let until = Instant::now() + patience;
-    loop {
-        let left = processes_in(root);
-        if left.is_empty() || Instant::now() >= until {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }

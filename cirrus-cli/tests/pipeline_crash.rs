@@ -13,15 +13,17 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use cirrus_core::pipeline::execution_name;
 use cirrus_core::queue::sqlite::{SqliteQueue, SqliteQueueOptions};
 use cirrus_core::queue::{Queue, QueueStats};
 use cirrus_core::state::sqlite::SqliteStateStore;
 use cirrus_core::state::{Change, Leases, StateKey, StateStore, Transition};
+use common::{processes_in, runtime, set_mode, text, wait_for_no_processes_in};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -287,7 +289,7 @@ fn killed_twice_every_payload_succeeds_once_and_no_item_is_published_twice() {
 
     // The tasks the killed runs started are in their own process groups: they may outlive
     // their run a little, never for good.
-    let lingering = wait_for_no_tasks(&project.root, Duration::from_secs(10));
+    let lingering = wait_for_no_processes_in(&project.root, Duration::from_secs(10));
     assert!(
         lingering.is_empty(),
         "task processes still running: {lingering:?}"
@@ -324,7 +326,7 @@ fn kill_at_a_random_moment(
     std::thread::sleep(extra);
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("the killed run is reaped");
-    let lingering = task_processes(&project.root);
+    let lingering = processes_in(&project.root);
     let counts = project.counts();
     println!(
         "run {round}: killed ({status}) after {:?} (target {target} items + {extra:?}); {} lines in the publish log; {counts:?}; task processes left running: {}",
@@ -542,54 +544,4 @@ fn wait_until(child: &mut Child, deadline: Instant) -> ExitStatus {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Processes whose working folder is the project (task subprocesses run there), as
-/// `pid command` lines. Empty where `/proc` is not available.
-fn task_processes(root: &Path) -> Vec<String> {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .filter(|entry| fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == root))
-        .map(|entry| {
-            let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            format!("{} {}", entry.file_name().to_string_lossy(), cmdline.trim())
-        })
-        .collect()
-}
-
-fn wait_for_no_tasks(root: &Path, patience: Duration) -> Vec<String> {
-    let until = Instant::now() + patience;
-    loop {
-        let left = task_processes(root);
-        if left.is_empty() || Instant::now() >= until {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
