@@ -20,6 +20,24 @@ pub type Reader = Box<dyn BufRead + Send>;
 pub type NumberedLine = (usize, Vec<u8>);
 use std::path::PathBuf;
 
+/// The whole text of `path`, or of stdin for `-`, with its name for messages (`<stdin>` or
+/// the path).
+pub fn read_text(path: &std::path::Path) -> anyhow::Result<(String, String)> {
+    use anyhow::Context;
+    use std::io::Read;
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .lock()
+            .read_to_string(&mut text)
+            .context("cannot read stdin (as UTF-8 text)")?;
+        return Ok(("<stdin>".to_string(), text));
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {} (as UTF-8 text)", path.display()))?;
+    Ok((path.display().to_string(), text))
+}
+
 /// Where records come from.
 pub struct Input {
     /// `<stdin>` or the path, for messages.

@@ -2,7 +2,7 @@
 //! and event logs, workflows and tasks, assembled from `cirrus.toml` (see [`crate::project`]).
 
 use crate::commands::workflow::{definition, resolver};
-use crate::project::{DEFAULT_PAYLOAD_BUCKET, DEFAULT_STATE_DB, Project};
+use crate::project::{DEFAULT_PAYLOAD_BUCKET, DEFINITION_FILES, Project};
 use crate::state_db::StateDbSpec;
 use anyhow::Context;
 use cirrus_core::pipeline::{Pipeline, Workflows};
@@ -150,11 +150,7 @@ fn stac_api(url: &str, project: &Project, config: &Path) -> anyhow::Result<Arc<d
 
 /// The SQLite state DB of the project; the local pipeline cannot run on DynamoDB.
 fn state_db_path(project: &Project) -> anyhow::Result<PathBuf> {
-    let spec = match &project.state_db {
-        Some(db) => StateDbSpec::parse(db, &project.root)?,
-        None => StateDbSpec::Sqlite(project.root.join(DEFAULT_STATE_DB)),
-    };
-    match spec {
+    match StateDbSpec::of_project(project)? {
         StateDbSpec::Sqlite(path) => Ok(path),
         StateDbSpec::Dynamodb(table) => anyhow::bail!(
             "state.db is dynamodb:{table}; the local pipeline keeps its state in SQLite (state.db = \"sqlite:.cirrus/state.db\"), and a deployment runs on AWS (`cirrus deploy`)"
@@ -185,7 +181,7 @@ pub fn load_workflows(root: &Path) -> anyhow::Result<Workflows> {
         let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
-        let Some(file) = ["definition.json", "definition.yaml", "definition.yml"]
+        let Some(file) = DEFINITION_FILES
             .into_iter()
             .map(|file| dir.join(file))
             .find(|path| path.is_file())

@@ -45,6 +45,10 @@ pub const CONFIG_FILE: &str = "cirrus.toml";
 /// The state DB of a project when its configuration names none.
 pub const DEFAULT_STATE_DB: &str = ".cirrus/state.db";
 
+/// The definition file names of a workflow folder (`workflows/<name>/`), in the order they
+/// are looked for.
+pub const DEFINITION_FILES: [&str; 3] = ["definition.json", "definition.yaml", "definition.yml"];
+
 /// The payload bucket of a project when its configuration names none.
 pub const DEFAULT_PAYLOAD_BUCKET: &str = ".cirrus/payloads";
 

@@ -45,7 +45,11 @@ impl StateDbSpec {
         if let Some(flag) = flag {
             return StateDbSpec::parse(flag, &cwd);
         }
-        let project = Project::discover()?;
+        StateDbSpec::of_project(&Project::discover()?)
+    }
+
+    /// The project's state DB: its `state.db`, else `sqlite:<project>/.cirrus/state.db`.
+    pub fn of_project(project: &Project) -> anyhow::Result<StateDbSpec> {
         match &project.state_db {
             Some(db) => StateDbSpec::parse(db, &project.root).with_context(|| {
                 format!("state.db in {}", project.root.join("cirrus.toml").display())

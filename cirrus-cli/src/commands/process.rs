@@ -10,12 +10,13 @@
 //! Exit 0 when every message was enqueued, 1 when some were rejected, 2 on errors.
 
 use crate::cli::Global;
+use crate::input::read_text;
 use crate::local::{self, Purpose};
 use crate::output::Format;
 use crate::project::{Project, current_root};
 use anyhow::Context;
 use cirrus_core::pipeline::Submitted;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ const CHUNK: usize = 1000;
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let root = current_root()?;
     let project = Project::load_root(&root)?;
-    let (name, text) = read(&args.input)?;
+    let (name, text) = read_text(&args.input)?;
     let messages = split(&text);
     if messages.is_empty() {
         anyhow::bail!("{name}: no message to enqueue (the input is empty)");
@@ -63,21 +64,6 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         )));
     }
     Ok(code)
-}
-
-/// The input's name and text.
-fn read(input: &std::path::Path) -> anyhow::Result<(String, String)> {
-    if input.as_os_str() == "-" {
-        let mut text = String::new();
-        io::stdin()
-            .lock()
-            .read_to_string(&mut text)
-            .context("cannot read stdin (as UTF-8 text)")?;
-        return Ok(("<stdin>".to_string(), text));
-    }
-    let text = std::fs::read_to_string(input)
-        .with_context(|| format!("cannot read {} (as UTF-8 text)", input.display()))?;
-    Ok((input.display().to_string(), text))
 }
 
 /// The messages of the input, with their line numbers: the whole input when it is one JSON

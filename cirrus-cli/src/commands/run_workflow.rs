@@ -10,6 +10,7 @@
 //! 2 on errors.
 
 use crate::cli::Global;
+use crate::input::read_text;
 use crate::local::{self, Purpose};
 use crate::progress::Progress;
 use crate::project::{Project, current_root};
@@ -19,7 +20,7 @@ use cirrus_core::payload::ProcessPayload;
 use cirrus_core::pipeline::{RunOptions, Shutdown, Submitted};
 use cirrus_core::process::{Message, MessageSink, WorkflowEvent, WorkflowEventType};
 use cirrus_core::state::StateKey;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -212,18 +213,7 @@ impl MessageSink for Events {
 
 /// The payload to run.
 fn read(input: &std::path::Path) -> anyhow::Result<(String, ProcessPayload)> {
-    let (name, text) = if input.as_os_str() == "-" {
-        let mut text = String::new();
-        io::stdin()
-            .lock()
-            .read_to_string(&mut text)
-            .context("cannot read stdin")?;
-        ("<stdin>".to_string(), text)
-    } else {
-        let text = std::fs::read_to_string(input)
-            .with_context(|| format!("cannot read {}", input.display()))?;
-        (input.display().to_string(), text)
-    };
+    let (name, text) = read_text(input)?;
     let payload = ProcessPayload::from_json(&text).with_context(|| name.clone())?;
     Ok((name, payload))
 }

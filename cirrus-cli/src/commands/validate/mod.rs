@@ -17,7 +17,7 @@ mod resources;
 use super::workflow::{definition, resolver};
 use crate::cli::Global;
 use crate::output::report_problems;
-use crate::project::{CONFIG_FILE, Project, current_root};
+use crate::project::{CONFIG_FILE, DEFINITION_FILES, Project, current_root};
 use anyhow::Context;
 use cirrus_core::Error;
 use cirrus_core::payload::ProcessPayload;
@@ -25,9 +25,6 @@ use cirrus_core::payload::id::check_workflow_name;
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
-
-/// The definition file names of a workflow folder, in the order they are looked for.
-const DEFINITION_FILES: [&str; 3] = ["definition.json", "definition.yaml", "definition.yml"];
 
 /// The example payload of a workflow folder.
 const PAYLOAD_FILE: &str = "payload.json";
