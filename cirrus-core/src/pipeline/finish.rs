@@ -13,6 +13,7 @@ use crate::state::{Change, Outcome, StateKey, Timestamp, Transition};
 use crate::workflow::Status;
 use futures_util::future::join_all;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// How an execution ended, as `update-state` sees it.
@@ -287,36 +288,31 @@ impl Pipeline {
     /// Appends the batch's items to the publish log (once each per execution, even after a
     /// take-over) and sends them to the other item sinks.
     async fn publish_items(&self, jobs: &[Arc<Job>], done: &[Done]) -> Result<()> {
-        let mut messages = Vec::new();
-        for (job, done) in jobs.iter().zip(done) {
-            let Done::Succeeded(success) = done else {
-                continue;
-            };
-            let skip = match (&self.inner.publish_log, job.resumed) {
-                (Some((path, _)), true) => items_published_by(path, &job.execution).await?,
-                _ => Default::default(),
-            };
-            messages.extend(success.messages.iter().filter(|m| {
-                !m.body
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| skip.contains(id))
-            }));
-        }
-        if let Some((_, log)) = &self.inner.publish_log {
-            let fresh: Vec<Message> = messages.iter().map(|m| (*m).clone()).collect();
+        let succeeded: Vec<(&Job, &Success)> = jobs
+            .iter()
+            .zip(done)
+            .filter_map(|(job, done)| match done {
+                Done::Succeeded(success) => Some((job.as_ref(), success)),
+                Done::Ended(_) => None,
+            })
+            .collect();
+        let messages = || succeeded.iter().flat_map(|(_, success)| &success.messages);
+        if let Some((path, log)) = &self.inner.publish_log {
+            let resumed: HashSet<&str> = succeeded
+                .iter()
+                .filter(|(job, _)| job.resumed)
+                .map(|(job, _)| job.execution.as_str())
+                .collect();
+            let published = items_published_by(path, &resumed).await?;
+            let fresh: Vec<Message> = messages()
+                .filter(|m| !published.contains(&published_key(m)))
+                .cloned()
+                .collect();
             log.publish(&fresh).await?;
             log.flush().await?;
         }
         if !self.inner.item_sinks.is_empty() {
-            let all: Vec<Message> = done
-                .iter()
-                .filter_map(|d| match d {
-                    Done::Succeeded(success) => Some(success.messages.iter().cloned()),
-                    Done::Ended(_) => None,
-                })
-                .flatten()
-                .collect();
+            let all: Vec<Message> = messages().cloned().collect();
             for sink in &self.inner.item_sinks {
                 sink.publish(&all).await?;
                 sink.flush().await?;
@@ -335,6 +331,16 @@ impl Pipeline {
         tracing::warn!(payload_id = %key, execution, state, "the record no longer belongs to this execution; outcome not recorded");
         false
     }
+}
+
+/// An item message's `(execution, item ID)`, as [`items_published_by`] reports them.
+fn published_key(message: &Message) -> (String, String) {
+    let execution = message.origin.as_ref().map(|o| o.execution.clone());
+    let id = message.body.get("id").and_then(Value::as_str);
+    (
+        execution.unwrap_or_default(),
+        id.unwrap_or_default().to_string(),
+    )
 }
 
 /// Whether any item of `payload` has a `path_template` to be written under. When some do and

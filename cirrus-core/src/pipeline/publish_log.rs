@@ -6,37 +6,43 @@ use std::collections::HashSet;
 use std::path::Path;
 use tokio::io::AsyncBufReadExt;
 
-/// The IDs of the items that `execution` already appended to the publish log at `path`.
+/// The `(execution, item ID)` pairs that any of `executions` already appended to the
+/// publish log at `path`.
 ///
-/// Only read when an execution is taken over after a crash, so that the new run does not
-/// publish an item the dead worker already published. Streams the file; lines that do not
-/// mention the execution are skipped without being parsed, and a torn or foreign line is
-/// ignored. A missing file has published nothing.
-pub async fn items_published_by(path: &Path, execution: &str) -> Result<HashSet<String>> {
+/// Only read when executions are taken over after a crash, so that the new run does not
+/// publish an item the dead worker already published: one pass over the file for a whole
+/// batch. Streams the file; lines that mention none of the executions are skipped without
+/// being parsed, and a torn or foreign line is ignored. A missing file, or no execution,
+/// has published nothing.
+pub async fn items_published_by(
+    path: &Path,
+    executions: &HashSet<&str>,
+) -> Result<HashSet<(String, String)>> {
+    let mut published = HashSet::new();
+    if executions.is_empty() {
+        return Ok(published);
+    }
     let file = match tokio::fs::File::open(path).await {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(published),
         Err(e) => return Err(read_error(path, e)),
     };
     let mut lines = tokio::io::BufReader::new(file).lines();
-    let mut ids = HashSet::new();
     while let Some(line) = lines.next_line().await.map_err(|e| read_error(path, e))? {
-        if !line.contains(execution) {
+        if !executions.iter().any(|execution| line.contains(execution)) {
             continue;
         }
         let Ok(message) = serde_json::from_str::<Message>(&line) else {
             continue;
         };
-        if message
-            .origin
-            .as_ref()
-            .is_some_and(|origin| origin.execution == execution)
+        if let Some(origin) = message.origin
+            && executions.contains(origin.execution.as_str())
             && let Some(id) = message.body.get("id").and_then(|id| id.as_str())
         {
-            ids.insert(id.to_string());
+            published.insert((origin.execution, id.to_string()));
         }
     }
-    Ok(ids)
+    Ok(published)
 }
 
 fn read_error(path: &Path, e: std::io::Error) -> Error {
@@ -57,7 +63,8 @@ mod tests {
     async fn finds_only_the_items_of_the_execution() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("published.ndjson");
-        assert!(items_published_by(&path, "e1").await.unwrap().is_empty());
+        let e1 = HashSet::from(["e1"]);
+        assert!(items_published_by(&path, &e1).await.unwrap().is_empty());
         let sink = NdjsonSink::open(&path).await.unwrap();
         let item = |id: &str| Message::item(json!({"id": id, "collection": "c"}));
         sink.publish(&[
@@ -74,7 +81,16 @@ mod tests {
             .open(&path)
             .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"torn e1"))
             .unwrap();
-        let ids = items_published_by(&path, "e1").await.unwrap();
-        assert_eq!(ids, HashSet::from(["a".to_string()]));
+        let ids = items_published_by(&path, &HashSet::from(["e1", "e2"]))
+            .await
+            .unwrap();
+        let pair = |e: &str, id: &str| (e.to_string(), id.to_string());
+        assert_eq!(ids, HashSet::from([pair("e1", "a"), pair("e2", "b")]));
+        assert!(
+            items_published_by(&path, &HashSet::new())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
