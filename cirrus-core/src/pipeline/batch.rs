@@ -88,10 +88,7 @@ impl Pipeline {
                 let (payload, key) = match payload {
                     Ok(resolved) => resolved,
                     Err(rejected) => {
-                        let kept_at = self.inner.bucket.put_invalid(&rejected.raw).await?;
-                        tracing::warn!(message = %message.id, reason = %rejected, %kept_at, "record rejected");
-                        events.push(Pipeline::rejection_event(&rejected, &kept_at));
-                        self.inner.stats.add(Counter::Rejected, 1);
+                        self.reject(&rejected, &rejected.raw, events).await?;
                         continue;
                     }
                 };

@@ -3,7 +3,7 @@
 use super::Pipeline;
 use super::stats::Counter;
 use crate::Result;
-use crate::payload::{PayloadInput, size::must_travel_as_url};
+use crate::payload::{Parsed, PayloadInput, size::must_travel_as_url};
 use crate::process::{Envelope, Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract};
 use crate::state::{StateKey, Timestamp};
 use serde::Serialize;
@@ -53,11 +53,38 @@ impl Pipeline {
         let mut events = Vec::new();
         for (i, body) in bodies.iter().enumerate() {
             let mut records = extract(body);
-            reject_unidentifiable(&mut records, body);
+            let single_raw = records.len() == 1 && records[0].envelope == Envelope::Raw;
+            let mut payload_ids = Vec::new();
+            let mut oversized = None;
+            for record in &mut records {
+                let Ok(Parsed {
+                    value: PayloadInput::Payload(payload),
+                    ..
+                }) = &record.outcome
+                else {
+                    continue;
+                };
+                match payload.id().and_then(|id| StateKey::parse(&id)) {
+                    Ok(key) => {
+                        payload_ids.push(key.as_str().to_string());
+                        if single_raw {
+                            let value = payload.to_value();
+                            oversized = must_travel_as_url(&value).then_some(value);
+                        }
+                    }
+                    // As `process` would: a payload whose ID cannot be computed is not one.
+                    Err(e) => {
+                        record.outcome = Err(Rejected {
+                            rejection: Rejection::NotAProcessPayload,
+                            reason: format!("id: {e}"),
+                            problems: Vec::new(),
+                            raw: body.clone(),
+                        });
+                    }
+                }
+            }
             if let Some(rejected) = all_rejected(&records) {
-                let kept_at = self.inner.bucket.put_invalid(body).await?;
-                events.push(Pipeline::rejection_event(rejected, &kept_at));
-                self.inner.stats.add(Counter::Rejected, 1);
+                let kept_at = self.reject(rejected, body, &mut events).await?;
                 results[i] = Some(Submitted::Rejected {
                     event_type: rejected.rejection.event_type(),
                     reason: rejected.reason.clone(),
@@ -65,26 +92,15 @@ impl Pipeline {
                 });
                 continue;
             }
-            let mut payload_ids = Vec::new();
-            let mut oversized = None;
-            for record in &records {
-                if let Ok(parsed) = &record.outcome
-                    && let PayloadInput::Payload(payload) = &parsed.value
-                {
-                    payload_ids.push(payload.id()?);
-                    if records.len() == 1 && record.envelope == Envelope::Raw {
-                        let value = payload.to_value();
-                        if must_travel_as_url(&value) {
-                            oversized = Some(self.inner.bucket.put_oversized(&value).await?);
-                        }
-                    }
-                }
-            }
-            let body = match &oversized {
+            let offloaded_to = match oversized {
+                Some(value) => Some(self.inner.bucket.put_oversized(&value).await?),
+                None => None,
+            };
+            let body = match &offloaded_to {
                 Some(url) => serde_json::json!({ "url": url }).to_string(),
                 None => body.clone(),
             };
-            to_send.push((i, body, payload_ids, oversized));
+            to_send.push((i, body, payload_ids, offloaded_to));
         }
         self.emit(&events).await?;
         for chunk in to_send.chunks(SEND_CHUNK) {
@@ -104,33 +120,20 @@ impl Pipeline {
             .collect())
     }
 
-    /// Emits the event for a message rejected before it reached the queue.
-    pub(crate) fn rejection_event(rejected: &Rejected, kept_at: &str) -> WorkflowEvent {
-        rejected.event(Timestamp::now()).with_input_url(kept_at)
-    }
-}
-
-/// Turns a payload whose ID cannot be computed into a `NOT_A_PROCESS_PAYLOAD` rejection, as
-/// `process` would.
-fn reject_unidentifiable(records: &mut [crate::process::Record], raw: &str) {
-    for record in records {
-        let problem = match &record.outcome {
-            Ok(parsed) => match &parsed.value {
-                PayloadInput::Payload(payload) => {
-                    payload.id().and_then(|id| StateKey::parse(&id)).err()
-                }
-                PayloadInput::Reference(_) => None,
-            },
-            Err(_) => None,
-        };
-        if let Some(e) = problem {
-            record.outcome = Err(Rejected {
-                rejection: Rejection::NotAProcessPayload,
-                reason: format!("id: {e}"),
-                problems: Vec::new(),
-                raw: raw.to_string(),
-            });
-        }
+    /// A record that is not a usable payload: its raw text is kept under `tmp/invalid/`, and
+    /// its `RECORD_EXTRACT_FAILED` / `NOT_A_PROCESS_PAYLOAD` event, pointing there, is added
+    /// to `events`. Returns where the raw text is kept.
+    pub(super) async fn reject(
+        &self,
+        rejected: &Rejected,
+        raw: &str,
+        events: &mut Vec<WorkflowEvent>,
+    ) -> Result<String> {
+        let kept_at = self.inner.bucket.put_invalid(raw).await?;
+        tracing::warn!(reason = %rejected, %kept_at, "record rejected");
+        events.push(rejected.event(Timestamp::now()).with_input_url(&kept_at));
+        self.inner.stats.add(Counter::Rejected, 1);
+        Ok(kept_at)
     }
 }
 
