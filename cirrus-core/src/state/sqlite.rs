@@ -353,6 +353,38 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<()> {
         .map_err(|e| Error::state_db(BACKEND, "cannot commit the migration", e))
 }
 
+/// Records `outputs` on the record of `key` and bumps `updated`; `None` (nothing written)
+/// when there is no record.
+fn set_outputs_in(
+    conn: &Connection,
+    key: &StateKey,
+    outputs: Vec<String>,
+    at: Timestamp,
+) -> Result<Option<StateRecord>> {
+    let Some((id, mut record)) = get_by_key(conn, key)? else {
+        return Ok(None);
+    };
+    record.outputs = Some(outputs);
+    record.updated = at;
+    write_record(conn, Some(id), &record)?;
+    Ok(Some(record))
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits; `commit` says what failed when
+/// the commit does.
+fn write_tx<T>(
+    conn: &mut Connection,
+    commit: &'static str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err("cannot take the write lock"))?;
+    let value = f(&tx)?;
+    tx.commit().map_err(db_err(commit))?;
+    Ok(value)
+}
+
 /// A state DB error whose message names the database file (statements report what failed,
 /// not where).
 fn naming_the_file(e: Error, path: &Path) -> Error {
@@ -538,37 +570,34 @@ impl CountDeltas {
 }
 
 fn apply_changes(conn: &mut Connection, changes: &[Change]) -> Result<Vec<Outcome>> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err("cannot take the write lock"))?;
-    let mut outcomes = Vec::with_capacity(changes.len());
-    let mut deltas = CountDeltas::default();
-    for change in changes {
-        let current = get_by_key(&tx, &change.key)?;
-        let (id, record) = match current {
-            Some((id, record)) => (Some(id), Some(record)),
-            None => (None, None),
-        };
-        if !change.transition.allowed(record.as_ref()) {
-            outcomes.push(Outcome::Refused(record));
-            continue;
+    write_tx(conn, "cannot commit the transitions", |tx| {
+        let mut outcomes = Vec::with_capacity(changes.len());
+        let mut deltas = CountDeltas::default();
+        for change in changes {
+            let current = get_by_key(tx, &change.key)?;
+            let (id, record) = match current {
+                Some((id, record)) => (Some(id), Some(record)),
+                None => (None, None),
+            };
+            if !change.transition.allowed(record.as_ref()) {
+                outcomes.push(Outcome::Refused(record));
+                continue;
+            }
+            let next = change
+                .transition
+                .apply(&change.key, record.as_ref(), change.at);
+            deltas.moved(
+                &next.workflow,
+                record.as_ref().map(|r| r.state),
+                Some(next.state),
+            );
+            let id = write_record(tx, id, &next)?;
+            append_timeline(tx, id, &TimelineEvent::of(change))?;
+            outcomes.push(Outcome::Applied(next));
         }
-        let next = change
-            .transition
-            .apply(&change.key, record.as_ref(), change.at);
-        deltas.moved(
-            &next.workflow,
-            record.as_ref().map(|r| r.state),
-            Some(next.state),
-        );
-        let id = write_record(&tx, id, &next)?;
-        append_timeline(&tx, id, &TimelineEvent::of(change))?;
-        outcomes.push(Outcome::Applied(next));
-    }
-    deltas.write(&tx)?;
-    tx.commit()
-        .map_err(db_err("cannot commit the transitions"))?;
-    Ok(outcomes)
+        deltas.write(tx)?;
+        Ok(outcomes)
+    })
 }
 
 /// The index `query_page` reads for a query: the most selective equality filter that still
@@ -739,17 +768,9 @@ impl StateStore for SqliteStateStore {
         let key = key.clone();
         let outputs = outputs.to_vec();
         self.run_write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err("cannot take the write lock"))?;
-            let Some((id, mut record)) = get_by_key(&tx, &key)? else {
-                return Ok(None);
-            };
-            record.outputs = Some(outputs);
-            record.updated = at;
-            write_record(&tx, Some(id), &record)?;
-            tx.commit().map_err(db_err("cannot commit the outputs"))?;
-            Ok(Some(record))
+            write_tx(conn, "cannot commit the outputs", |tx| {
+                set_outputs_in(tx, &key, outputs, at)
+            })
         })
         .await
     }
@@ -764,18 +785,12 @@ impl StateStore for SqliteStateStore {
         }
         let outputs = outputs.to_vec();
         self.run_write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err("cannot take the write lock"))?;
-            for (key, urls) in outputs {
-                if let Some((id, mut record)) = get_by_key(&tx, &key)? {
-                    record.outputs = Some(urls);
-                    record.updated = at;
-                    write_record(&tx, Some(id), &record)?;
+            write_tx(conn, "cannot commit the outputs", |tx| {
+                for (key, urls) in outputs {
+                    set_outputs_in(tx, &key, urls, at)?;
                 }
-            }
-            tx.commit().map_err(db_err("cannot commit the outputs"))?;
-            Ok(())
+                Ok(())
+            })
         })
         .await
     }
@@ -783,19 +798,17 @@ impl StateStore for SqliteStateStore {
     async fn delete(&self, key: &StateKey) -> Result<bool> {
         let key = key.clone();
         self.run_write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err("cannot take the write lock"))?;
-            let Some((id, record)) = get_by_key(&tx, &key)? else {
-                return Ok(false);
-            };
-            tx.execute("DELETE FROM timeline WHERE record = ?1", [id])?;
-            tx.execute("DELETE FROM state WHERE id = ?1", [id])?;
-            let mut deltas = CountDeltas::default();
-            deltas.moved(&record.workflow, Some(record.state), None);
-            deltas.write(&tx)?;
-            tx.commit().map_err(db_err("cannot commit the delete"))?;
-            Ok(true)
+            write_tx(conn, "cannot commit the delete", |tx| {
+                let Some((id, record)) = get_by_key(tx, &key)? else {
+                    return Ok(false);
+                };
+                tx.execute("DELETE FROM timeline WHERE record = ?1", [id])?;
+                tx.execute("DELETE FROM state WHERE id = ?1", [id])?;
+                let mut deltas = CountDeltas::default();
+                deltas.moved(&record.workflow, Some(record.state), None);
+                deltas.write(tx)?;
+                Ok(true)
+            })
         })
         .await
     }

@@ -5,13 +5,13 @@
 //! collections. [`SqliteStateStore::event_log`] is the [`MessageSink`] that writes it;
 //! [`SqliteStateStore::events`] reads it back, oldest first, a bounded page at a time.
 
-use super::{BACKEND, SqliteStateStore, db_err};
+use super::{BACKEND, SqliteStateStore, write_tx};
 use crate::process::{Message, MessageSink, WorkflowEvent, WorkflowEventType};
 use crate::state::Timestamp;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -136,10 +136,7 @@ impl SqliteStateStore {
 }
 
 fn append(conn: &mut Connection, events: &[WorkflowEvent]) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err("cannot take the write lock"))?;
-    {
+    write_tx(conn, "cannot commit the events", |tx| {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO events (at, event_type, payload_id, workflow, collections, execution, \
              error, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -157,8 +154,8 @@ fn append(conn: &mut Connection, events: &[WorkflowEvent]) -> Result<()> {
                 serde_json::to_string(&event.body())?,
             ])?;
         }
-    }
-    tx.commit().map_err(db_err("cannot commit the events"))
+        Ok(())
+    })
 }
 
 /// The SQL reading `query`, and its parameters.

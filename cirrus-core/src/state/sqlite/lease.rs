@@ -3,12 +3,12 @@
 //! Acquiring is one `INSERT … ON CONFLICT DO UPDATE … WHERE` statement, in a `BEGIN
 //! IMMEDIATE` transaction like every other write, so it is atomic across processes.
 
-use super::{SqliteStateStore, db_err};
+use super::{SqliteStateStore, write_tx};
 use crate::Result;
 use crate::state::Timestamp;
 use crate::state::lease::{Lease, Leases, expiry};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use std::time::Duration;
 
 impl SqliteStateStore {
@@ -41,19 +41,47 @@ impl SqliteStateStore {
         force: bool,
         now: Timestamp,
     ) -> Result<bool> {
-        let (payload_id, owner) = (payload_id.to_string(), owner.to_string());
+        let held = self
+            .acquire_many_at(&[payload_id.to_string()], owner, ttl, force, now)
+            .await?;
+        Ok(held == [true])
+    }
+
+    /// [`Leases::acquire_many`] as if the time were `now`: one transaction.
+    async fn acquire_many_at(
+        &self,
+        payload_ids: &[String],
+        owner: &str,
+        ttl: Duration,
+        force: bool,
+        now: Timestamp,
+    ) -> Result<Vec<bool>> {
+        if payload_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (payload_ids, owner) = (payload_ids.to_vec(), owner.to_string());
         let expires = expiry(now, ttl);
         self.run_write(move |conn| {
-            write(conn, |tx| {
-                let mut stmt = tx.prepare_cached(ACQUIRE)?;
-                let changed = stmt.execute(params![
-                    payload_id,
-                    owner,
-                    expires.as_micros(),
-                    now.as_micros(),
-                    force
-                ])?;
-                Ok(changed == 1)
+            write_tx(conn, COMMIT, |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (payload_id) DO UPDATE \
+                     SET owner = excluded.owner, expires = excluded.expires \
+                     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4",
+                )?;
+                payload_ids
+                    .iter()
+                    .map(|payload_id| {
+                        let changed = stmt.execute(params![
+                            payload_id,
+                            owner,
+                            expires.as_micros(),
+                            now.as_micros(),
+                            force
+                        ])?;
+                        Ok(changed == 1)
+                    })
+                    .collect()
             })
         })
         .await
@@ -64,7 +92,7 @@ impl SqliteStateStore {
         let owner = owner.to_string();
         let expires = expiry(now, ttl).as_micros();
         self.run_write(move |conn| {
-            write(conn, |tx| {
+            write_tx(conn, COMMIT, |tx| {
                 let mut stmt =
                     tx.prepare_cached("UPDATE leases SET expires = ?2 WHERE owner = ?1")?;
                 Ok(stmt.execute(params![owner, expires])? as u64)
@@ -74,21 +102,8 @@ impl SqliteStateStore {
     }
 }
 
-/// Takes a lease: `?1` payload, `?2` owner, `?3` expiry, `?4` now, `?5` force.
-const ACQUIRE: &str = "INSERT INTO leases (payload_id, owner, expires) VALUES (?1, ?2, ?3) \
-     ON CONFLICT (payload_id) DO UPDATE \
-     SET owner = excluded.owner, expires = excluded.expires \
-     WHERE ?5 OR leases.owner = excluded.owner OR leases.expires <= ?4";
-
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits.
-fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err("cannot take the write lock"))?;
-    let value = f(&tx)?;
-    tx.commit().map_err(db_err("cannot commit the leases"))?;
-    Ok(value)
-}
+/// The commit error of every lease write.
+const COMMIT: &str = "cannot commit the leases";
 
 #[async_trait]
 impl Leases for SqliteStateStore {
@@ -108,15 +123,8 @@ impl Leases for SqliteStateStore {
     }
 
     async fn release(&self, payload_id: &str, owner: &str) -> Result<bool> {
-        let (payload_id, owner) = (payload_id.to_string(), owner.to_string());
-        self.run_write(move |conn| {
-            write(conn, |tx| {
-                let mut stmt =
-                    tx.prepare_cached("DELETE FROM leases WHERE payload_id = ?1 AND owner = ?2")?;
-                Ok(stmt.execute(params![payload_id, owner])? == 1)
-            })
-        })
-        .await
+        let released = self.release_many(&[payload_id.to_string()], owner).await?;
+        Ok(released == 1)
     }
 
     async fn acquire_many(
@@ -126,31 +134,8 @@ impl Leases for SqliteStateStore {
         ttl: Duration,
         force: bool,
     ) -> Result<Vec<bool>> {
-        if payload_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (payload_ids, owner) = (payload_ids.to_vec(), owner.to_string());
-        let now = Timestamp::now();
-        let expires = expiry(now, ttl);
-        self.run_write(move |conn| {
-            write(conn, |tx| {
-                let mut stmt = tx.prepare_cached(ACQUIRE)?;
-                payload_ids
-                    .iter()
-                    .map(|payload_id| {
-                        let changed = stmt.execute(params![
-                            payload_id,
-                            owner,
-                            expires.as_micros(),
-                            now.as_micros(),
-                            force
-                        ])?;
-                        Ok(changed == 1)
-                    })
-                    .collect()
-            })
-        })
-        .await
+        self.acquire_many_at(payload_ids, owner, ttl, force, Timestamp::now())
+            .await
     }
 
     async fn release_many(&self, payload_ids: &[String], owner: &str) -> Result<u64> {
@@ -159,7 +144,7 @@ impl Leases for SqliteStateStore {
         }
         let (payload_ids, owner) = (payload_ids.to_vec(), owner.to_string());
         self.run_write(move |conn| {
-            write(conn, |tx| {
+            write_tx(conn, COMMIT, |tx| {
                 let mut stmt =
                     tx.prepare_cached("DELETE FROM leases WHERE payload_id = ?1 AND owner = ?2")?;
                 let mut released = 0;
@@ -175,7 +160,7 @@ impl Leases for SqliteStateStore {
     async fn release_all(&self, owner: &str) -> Result<u64> {
         let owner = owner.to_string();
         self.run_write(move |conn| {
-            write(conn, |tx| {
+            write_tx(conn, COMMIT, |tx| {
                 let mut stmt = tx.prepare_cached("DELETE FROM leases WHERE owner = ?1")?;
                 Ok(stmt.execute([owner])? as u64)
             })
