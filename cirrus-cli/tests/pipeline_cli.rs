@@ -90,12 +90,9 @@ fn run(root: &Path) -> (i32, Value) {
     (output.status.code().unwrap(), counters)
 }
 
-/// Every record of the state DB, by payload ID.
-fn records(root: &Path) -> BTreeMap<String, Value> {
-    let output = cirrus(root)
-        .args(["state", "query", "--format", "json"])
-        .output()
-        .unwrap();
+/// The JSON lines `cirrus ARGS` prints, which must succeed.
+fn json_lines(root: &Path, args: &[&str]) -> Vec<Value> {
+    let output = cirrus(root).args(args).output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -104,10 +101,15 @@ fn records(root: &Path) -> BTreeMap<String, Value> {
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
-        .map(|line| {
-            let record: Value = serde_json::from_str(line).unwrap();
-            (record["payload_id"].as_str().unwrap().to_string(), record)
-        })
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Every record of the state DB, by payload ID.
+fn records(root: &Path) -> BTreeMap<String, Value> {
+    json_lines(root, &["state", "query", "--format", "json"])
+        .into_iter()
+        .map(|record| (record["payload_id"].as_str().unwrap().to_string(), record))
         .collect()
 }
 
@@ -120,26 +122,11 @@ fn state(records: &BTreeMap<String, Value>, id: &str) -> String {
 
 /// The event types of the event log, for one payload (`None`: all events).
 fn events(root: &Path, payload_id: Option<&str>) -> Vec<String> {
-    let mut command = cirrus(root);
-    command.args(["state", "events", "--format", "json"]);
-    if let Some(id) = payload_id {
-        command.arg(id);
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Value>(line).unwrap()["event_type"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+    let mut args = vec!["state", "events", "--format", "json"];
+    args.extend(payload_id);
+    json_lines(root, &args)
+        .iter()
+        .map(|event| event["event_type"].as_str().unwrap().to_string())
         .collect()
 }
 
