@@ -46,12 +46,12 @@ impl Default for RunOptions {
 /// runs.
 pub const BATCHES_PER_WORKER: usize = 2;
 
-/// A batch task's result; a batch that panicked is an error.
-fn joined(done: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+/// A worker's or batch's task result (`what` says which); one that panicked is an error.
+fn joined(what: &str, done: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
     done.unwrap_or_else(|e| {
         Err(Error::invalid_argument(
             "workers",
-            format!("a batch stopped unexpectedly: {e}"),
+            format!("a {what} stopped unexpectedly: {e}"),
         ))
     })
 }
@@ -97,14 +97,7 @@ impl Pipeline {
         };
         let results: Vec<Result<()>> = results
             .into_iter()
-            .map(|joined| {
-                joined.unwrap_or_else(|e| {
-                    Err(Error::invalid_argument(
-                        "workers",
-                        format!("a worker stopped unexpectedly: {e}"),
-                    ))
-                })
-            })
+            .map(|done| joined("worker", done))
             .collect();
         if let Err(e) = self.inner.leases.release_all(&self.inner.owner).await {
             tracing::warn!(error = %e, "cannot release this worker's leases; they lapse on their own");
@@ -141,14 +134,14 @@ impl Pipeline {
         let mut result = Ok(());
         while result.is_ok() {
             while let Some(done) = batches.try_join_next() {
-                result = result.and(joined(done));
+                result = result.and(joined("batch", done));
             }
             if result.is_err() || shutdown.is_draining() || stop.is_draining() {
                 break;
             }
             if batches.len() >= BATCHES_PER_WORKER {
                 if let Some(done) = batches.join_next().await {
-                    result = joined(done);
+                    result = joined("batch", done);
                 }
                 continue;
             }
@@ -178,7 +171,7 @@ impl Pipeline {
                     () = tokio::time::sleep(options.poll_interval) => {}
                     () = shutdown.draining() => {}
                     () = stop.draining() => {}
-                    Some(done) = batches.join_next(), if !batches.is_empty() => result = joined(done),
+                    Some(done) = batches.join_next(), if !batches.is_empty() => result = joined("batch", done),
                 }
                 continue;
             }
@@ -204,7 +197,7 @@ impl Pipeline {
         }
         // The batches still running finish (and are recorded) before the worker stops.
         while let Some(done) = batches.join_next().await {
-            result = result.and(joined(done));
+            result = result.and(joined("batch", done));
         }
         result
     }
