@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// What can go wrong in a built-in task.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An ENVI scene (header or image) is malformed, truncated or inconsistent. The input
     /// is wrong: the payload becomes INVALID.
@@ -45,6 +46,7 @@ pub enum Error {
     },
 
     /// GDAL failed on a file it was given.
+    #[cfg(feature = "gdal")]
     #[error("GDAL: {context}: {source}")]
     Gdal {
         /// What was being done, and on which file.
@@ -108,6 +110,7 @@ impl Error {
     }
 
     /// A [`Error::Gdal`] error; `context` says what was done on which file.
+    #[cfg(feature = "gdal")]
     pub fn gdal(context: impl Into<String>, source: gdal::errors::GdalError) -> Error {
         Error::Gdal {
             context: context.into(),
@@ -136,7 +139,9 @@ impl Error {
             | Error::Parameter { .. }
             | Error::Item { .. }
             | Error::Asset { .. } => ErrorClass::Invalid,
-            Error::Gdal { .. } | Error::Io { .. } | Error::Core(_) => ErrorClass::Failed,
+            #[cfg(feature = "gdal")]
+            Error::Gdal { .. } => ErrorClass::Failed,
+            Error::Io { .. } | Error::Core(_) => ErrorClass::Failed,
         }
     }
 }

@@ -16,6 +16,7 @@ mod env;
 mod error;
 pub mod io;
 pub mod provenance;
+#[cfg(feature = "gdal")]
 pub mod raster;
 pub mod spectral;
 
