@@ -10,7 +10,11 @@
 #   - when a Python >= 3.12 is found (PATH or pyenv), .venv-cirrus-geo2 with cirrus-geo 2.x,
 #     which the interop test then checks as well;
 #   - Node.js and npm, and asl-validator in .tools/asl-validator (tests/asl_validator.rs
-#     checks every state machine the project ships with it).
+#     checks every state machine the project ships with it);
+#   - GDAL: libgdal-dev (the HSI tasks link libgdal), gdal-bin (gdalwarp and gdal_translate,
+#     the activation benchmark's peer), and python3-gdal with python3-numpy (the tests'
+#     independent numpy computations and the hsi-index benchmark's peer), for the system
+#     python3.
 #
 # Set CIRRUS_SKIP_APT=1 to never call apt-get.
 set -euo pipefail
@@ -44,6 +48,22 @@ if ! command -v npm >/dev/null 2>&1; then
   apt_packages+=(npm)
 fi
 
+if ! pkg-config --exists gdal 2>/dev/null; then
+  apt_packages+=(libgdal-dev)
+fi
+if ! command -v gdalwarp >/dev/null 2>&1 || ! command -v gdal_translate >/dev/null 2>&1; then
+  apt_packages+=(gdal-bin)
+fi
+# The tests' numpy peer runs on Debian's python3 (CIRRUS_PYTHON overrides), which is where
+# python3-gdal and python3-numpy install, even when another python3 (pyenv) comes first on PATH.
+gdal_python=${CIRRUS_PYTHON:-/usr/bin/python3}
+if ! "$gdal_python" -c 'from osgeo import gdal' >/dev/null 2>&1; then
+  apt_packages+=(python3-gdal)
+fi
+if ! "$gdal_python" -c 'import numpy' >/dev/null 2>&1; then
+  apt_packages+=(python3-numpy)
+fi
+
 if ((${#apt_packages[@]})); then
   if [[ "${CIRRUS_SKIP_APT:-0}" == 1 ]]; then
     log "missing Debian packages: ${apt_packages[*]} (CIRRUS_SKIP_APT=1, not installing)"
@@ -52,7 +72,11 @@ if ((${#apt_packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
     log "installing Debian packages: ${apt_packages[*]}"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}"
+    # One package at a time: on Debian 12, asking for libgdal-dev, gdal-bin, python3-gdal and
+    # python3-numpy in one call was refused ("held broken packages") where each alone installs.
+    for package in "${apt_packages[@]}"; do
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package"
+    done
   fi
 fi
 
