@@ -14,6 +14,7 @@
 
 mod env;
 mod error;
+pub mod generic;
 pub mod io;
 pub mod provenance;
 #[cfg(feature = "gdal")]
@@ -28,6 +29,9 @@ use std::sync::Arc;
 
 /// Every built-in task, sharing `env`.
 pub fn builtin_tasks(env: &TaskEnv) -> Vec<Arc<dyn Task>> {
-    let _ = env;
-    Vec::new()
+    let mut tasks: Vec<Arc<dyn Task>> =
+        vec![Arc::new(generic::copy_assets::CopyAssets::new(env.clone()))];
+    #[cfg(feature = "gdal")]
+    tasks.push(Arc::new(generic::preview::Preview::new(env.clone())));
+    tasks
 }
