@@ -12,13 +12,16 @@
 //! local workflow, under `cirrus task run`, on Lambda or in a Batch container. Where a task
 //! writes its outputs is decided by its [`TaskEnv`].
 
+pub mod envi;
 mod env;
 mod error;
 pub mod generic;
 pub mod io;
+pub mod library;
 pub mod provenance;
 #[cfg(feature = "gdal")]
 pub mod raster;
+pub mod sensor;
 pub mod spectral;
 
 pub use env::TaskEnv;
