@@ -23,6 +23,7 @@ pub mod provenance;
 pub mod raster;
 pub mod sensor;
 pub mod spectral;
+pub mod synth;
 
 pub use env::TaskEnv;
 pub use error::{Error, Result};

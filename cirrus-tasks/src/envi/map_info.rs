@@ -6,10 +6,8 @@ use super::header::{list_items, truncate};
 ///
 /// `ref_x`, `ref_y` is a (1-based) pixel position, `(1, 1)` being the upper-left corner of the
 /// upper-left pixel; `easting`, `northing` are its map coordinates; `pixel_x`, `pixel_y` the
-/// pixel size in map units. `rotation_deg` is the `rotation=` entry. GDAL (3.6) reads a
-/// rotated `map info` with the reference at `(1, 1)` into the geotransform
-/// `[E, px·cos θ, −px·sin θ, N, −py·sin θ, −py·cos θ]`: a positive angle turns the image's
-/// sample axis clockwise from east on the map.
+/// pixel size in map units. `rotation_deg` is the `rotation=` entry, counter-clockwise (see
+/// [`MapInfo::geotransform`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapInfo {
     /// The projection name (`UTM`, `Geographic Lat/Lon`, …).
@@ -39,21 +37,21 @@ pub struct MapInfo {
 }
 
 impl MapInfo {
-    /// The GDAL geotransform this `map info` stands for (see the type's docs for the
-    /// rotation convention).
+    /// The GDAL geotransform this `map info` stands for, exactly as GDAL 3.6 reads it:
+    /// `[E − (rx−1)·px, px·cos θ, py·sin θ, N + (ry−1)·py, px·sin θ, −py·cos θ]`, where θ is
+    /// `rotation_deg` and `(rx, ry)` the reference pixel. A positive angle turns the image
+    /// counter-clockwise on the map (the sample axis points θ north of east). GDAL applies
+    /// the reference offset unrotated, so with a rotation only the usual reference `(1, 1)`
+    /// (the upper-left corner of the first pixel) puts that corner at (`easting`, `northing`).
     pub fn geotransform(&self) -> [f64; 6] {
         let (sin, cos) = self.rotation_deg.to_radians().sin_cos();
         let (px, py) = (self.pixel_x, self.pixel_y);
-        // The map position of pixel corner (0, 0), from the reference pixel.
-        let (dx, dy) = (self.ref_x - 1.0, self.ref_y - 1.0);
-        let origin_e = self.easting - (dx * px * cos - dy * px * sin);
-        let origin_n = self.northing - (-dx * py * sin - dy * py * cos);
         [
-            origin_e,
+            self.easting - (self.ref_x - 1.0) * px,
             px * cos,
-            -px * sin,
-            origin_n,
-            -py * sin,
+            py * sin,
+            self.northing + (self.ref_y - 1.0) * py,
+            px * sin,
             -py * cos,
         ]
     }

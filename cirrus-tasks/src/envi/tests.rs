@@ -206,3 +206,24 @@ fn every_interleave_reads_the_same_pixels() {
         );
     }
 }
+
+#[test]
+fn the_geotransform_is_the_one_gdal_reads() {
+    // gdalinfo (GDAL 3.6.2) on a header with this map info reported exactly this transform.
+    let header = AVIRIS_LIKE.replace(
+        "{ UTM , 1.000 , 1.000 , 724522.127 , 3841901.464 , 1.5e+01 , 1.5e+01 ,",
+        "{UTM, 1.5, 2.5, 441000, 3906000, 14.4, 14.4,",
+    );
+    let map = parse(&header).unwrap().map_info.unwrap();
+    let gdal = [
+        440992.8,
+        12.830493948312498,
+        -6.537463196249473,
+        3906021.6,
+        -6.537463196249473,
+        -12.830493948312498,
+    ];
+    for (mine, theirs) in map.geotransform().iter().zip(gdal) {
+        assert!((mine - theirs).abs() < 1e-6, "{mine} vs {theirs}");
+    }
+}
