@@ -9,6 +9,7 @@ pub mod queue;
 pub mod run;
 pub mod run_workflow;
 pub mod state;
+pub mod task;
 pub mod validate;
 pub mod workflow;
 
@@ -41,6 +42,9 @@ pub enum Command {
     Queue(queue::Command),
     /// Drain the process queue: claim, run, record, publish and chain each payload.
     Run(run::Args),
+    /// Run one task alone on a payload (the task CLI contract), or list the tasks.
+    #[command(subcommand)]
+    Task(task::Command),
     /// Run one payload through the pipeline and print its output (exit 10 failed, 11 timeout).
     RunWorkflow(run_workflow::Args),
     /// Print a shell completion script.
@@ -59,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Process(args) => process::run(args, &cli.global),
         Command::Queue(command) => queue::run(command, &cli.global),
         Command::Run(args) => run::run(args, &cli.global),
+        Command::Task(command) => task::run(command, &cli.global),
         Command::RunWorkflow(args) => run_workflow::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
     }

@@ -1,7 +1,8 @@
 //! `cirrus workflow …`: check, run and draw Amazon States Language state machines locally.
 //!
 //! Definitions may be JSON or YAML ([`definition`]). Task states run through the project's
-//! `[tasks]` and `[lambda]` configuration (`cirrus.toml`), see [`resolver`].
+//! `[tasks]` and `[lambda]` configuration (`cirrus.toml`) and the built-in tasks of
+//! `cirrus-tasks`, see [`resolver`].
 
 pub mod definition;
 pub mod exec;
@@ -9,9 +10,12 @@ pub mod graph;
 pub mod validate;
 
 use crate::cli::Global;
+use crate::local::DEFAULT_DATA_STORE;
 use crate::project::{CONFIG_FILE, Project};
 use anyhow::Context;
+use cirrus_core::store::Store;
 use cirrus_core::workflow::local::{LocalResolver, SubprocessTask};
+use cirrus_tasks::TaskEnv;
 use clap::Subcommand;
 use std::path::Path;
 use std::process::ExitCode;
@@ -37,11 +41,41 @@ pub fn run(command: Command, global: &Global) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The task resolver of `project`: its `[tasks]` as subprocesses (run in the project folder)
-/// and its `[lambda.functions]` mapping. Empty when there is no `cirrus.toml`.
+/// The task resolver of `project`: its `[tasks]` as subprocesses (run in the project folder),
+/// the built-in tasks (writing below the project's data store, see [`task_env`]), and its
+/// `[lambda.functions]` mapping.
 pub fn resolver(project: &Project) -> anyhow::Result<LocalResolver> {
+    resolver_with(project, &task_env(project)?)
+}
+
+/// Where the built-in tasks of `project` write: below its data store (`store.data`, by
+/// default `.cirrus/data`), as the pipeline publishes items there. Outside a project there
+/// is no data store: a relative `path_template` is then the task's error.
+pub fn task_env(project: &Project) -> anyhow::Result<TaskEnv> {
+    if !project.root.join(CONFIG_FILE).is_file() {
+        return Ok(TaskEnv::without_store());
+    }
+    let url = project.locate(project.data_store.as_deref().unwrap_or(DEFAULT_DATA_STORE));
+    let data = Store::open(&url).with_context(|| format!("the data store {url}"))?;
+    Ok(TaskEnv::new(data))
+}
+
+/// [`resolver`] with the built-in tasks running in `env`. A project task (`[tasks.NAME]`)
+/// named like a built-in replaces it.
+pub fn resolver_with(project: &Project, env: &TaskEnv) -> anyhow::Result<LocalResolver> {
     let config = project.root.join(CONFIG_FILE);
     let mut builder = LocalResolver::builder();
+    for task in cirrus_tasks::builtin_tasks(env) {
+        if project.tasks.contains_key(task.name()) {
+            tracing::debug!(
+                task = task.name(),
+                "the project's [tasks.{}] replaces the built-in task",
+                task.name()
+            );
+            continue;
+        }
+        builder = builder.task(task);
+    }
     for (name, task) in &project.tasks {
         let mut command = task.command.clone();
         // A program given as a relative path (`./tasks/run.sh`, not `python3`) is relative to
