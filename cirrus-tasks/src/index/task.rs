@@ -1,0 +1,479 @@
+//! [`HsiIndex`]: the `hsi-index` task.
+//!
+//! For each input item: pick the asset, fetch it, learn its bands (`eo:bands`, or the ENVI
+//! header of a raw scene), resolve every product's wavelengths to bands, skip the products
+//! whose output item already exists (unless `replace`), compute the rest in one pass over
+//! the scene ([`super::engine`]), write each as a COG and publish it with its item.
+
+use super::engine::{Plan, default_block_lines};
+use super::item::{self, Resolved};
+use super::params::{Parameters, Product, ReaderKind};
+use super::program::Program;
+use super::source::Scene;
+use super::{NODATA, TASK_NAME};
+use crate::env::TaskEnv;
+use crate::envi::{self, Header};
+use crate::error::{Error, Result};
+use crate::io::{self, Outputs, Workdir};
+use crate::raster;
+use crate::spectral::{Band, Bands};
+use async_trait::async_trait;
+use cirrus_core::payload::{Feature, ProcessPayload};
+use cirrus_core::task::{Task, TaskContext, TaskError};
+use gdal::raster::RasterCreationOptions;
+use gdal::{Dataset, DriverManager, Metadata};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// The `hsi-index` task.
+#[derive(Debug, Clone)]
+pub struct HsiIndex {
+    env: TaskEnv,
+}
+
+#[async_trait]
+impl Task for HsiIndex {
+    fn name(&self) -> &str {
+        TASK_NAME
+    }
+
+    async fn run(
+        &self,
+        payload: ProcessPayload,
+        _context: &TaskContext,
+    ) -> Result<ProcessPayload, TaskError> {
+        Ok(self.process(payload).await?)
+    }
+}
+
+/// One product still to compute for an item.
+struct Pending {
+    product: Product,
+    item: Map<String, Value>,
+    outputs: Outputs,
+    program: Program,
+}
+
+impl HsiIndex {
+    /// The task, writing where `env` says.
+    pub fn new(env: TaskEnv) -> HsiIndex {
+        HsiIndex { env }
+    }
+
+    /// Runs the task: the output payload's features are the product items of every input
+    /// item, in order.
+    pub async fn process(&self, mut payload: ProcessPayload) -> Result<ProcessPayload> {
+        let parameters = Parameters::from_definition(payload.process_definition())?;
+        let products = parameters.products()?;
+        let workdir = Workdir::new(&self.env, TASK_NAME)?;
+        let mut outputs = Vec::new();
+        for input in &payload.features {
+            outputs.extend(
+                self.item(&payload, input, &parameters, &products, workdir.path())
+                    .await?,
+            );
+        }
+        payload.features = outputs;
+        Ok(payload)
+    }
+
+    async fn item(
+        &self,
+        payload: &ProcessPayload,
+        input: &Feature,
+        parameters: &Parameters,
+        products: &[Product],
+        dir: &Path,
+    ) -> Result<Vec<Feature>> {
+        let key = choose_asset(input, parameters.asset.as_deref())?;
+        let href = io::asset_href(input, &key)?;
+        let local = io::fetch(&href, dir).await?;
+        if io::local_path(&href)?.is_none() && envi::header_path_for(&local).is_none() {
+            fetch_remote_header(&href, dir).await?;
+        }
+        let header = envi::header_path_for(&local)
+            .map(|path| Header::read(&path).map(|header| (path, header)))
+            .transpose()?;
+        let bands = if has_eo_bands(input, &key) {
+            Bands::from_item(input, &key)?
+        } else if let Some((path, header)) = &header {
+            bands_from_header(path, header)?
+        } else {
+            return Err(Error::item(
+                input.id(),
+                format!(
+                    "asset {key:?} has no eo:bands and is not a raw ENVI scene with a header: the band wavelengths are unknown"
+                ),
+            ));
+        };
+        let collection = item::collection(input, parameters.collection.as_deref());
+        let replace = payload.process_definition().replace();
+        let mut read: Vec<usize> = Vec::new();
+        let mut pending = Vec::new();
+        let mut done = Vec::new();
+        for product in products {
+            let resolved = resolve(input, product, &bands)?;
+            let skeleton = item::skeleton(input, &collection, product, &bands, &resolved);
+            let output = Feature::from_map(skeleton.clone())?;
+            let outputs = Outputs::for_item(&self.env, payload, &output)?;
+            if !replace && let Some(existing) = outputs.existing_item().await? {
+                tracing::info!(
+                    item = output.id(),
+                    "the output item exists: skipped (set replace to redo it)"
+                );
+                if let Value::Object(map) = existing {
+                    done.push(Feature::from_map(map)?);
+                    continue;
+                }
+            }
+            for r in &resolved {
+                if !read.contains(&r.band) {
+                    read.push(r.band);
+                }
+            }
+            let program = Program::compile(&product.expression, &|nm| {
+                let band = resolved
+                    .iter()
+                    .find(|r| r.wavelength_nm.to_bits() == nm.to_bits())
+                    .map(|r| r.band)
+                    .expect("every wavelength of the expression was resolved above");
+                read.iter()
+                    .position(|b| *b == band)
+                    .expect("every resolved band is in the read list")
+            });
+            pending.push(Pending {
+                product: product.clone(),
+                item: skeleton,
+                outputs,
+                program,
+            });
+        }
+        if pending.is_empty() {
+            return Ok(done);
+        }
+        let job = Job {
+            input: local,
+            header: header.map(|(_, header)| header),
+            band_count: bands.0.len(),
+            reader: parameters.reader,
+            bands: read,
+            programs: pending.iter().map(|p| p.program.clone()).collect(),
+            names: pending
+                .iter()
+                .map(|p| item::item_id(input, &p.product.name))
+                .collect(),
+            dir: dir.to_path_buf(),
+            block_lines: parameters.block_lines,
+            threads: self.env.threads(),
+            item: input.id().to_string(),
+        };
+        let produced = tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(|err| {
+                Error::io(
+                    dir,
+                    "the index computation panicked",
+                    std::io::Error::other(err.to_string()),
+                )
+            })??;
+        let recorded = parameters.to_json();
+        for (mut p, (file, raster_band)) in pending.into_iter().zip(produced) {
+            let name = format!("{}.tif", item::item_id(input, &p.product.name));
+            let href = p.outputs.put(&file, &name).await?;
+            item::finish(
+                &mut p.item,
+                input,
+                &p.product,
+                &href,
+                raster_band,
+                recorded.clone(),
+            );
+            done.push(Feature::from_map(p.item)?);
+        }
+        Ok(done)
+    }
+}
+
+/// The wavelengths of `product` resolved to bands; a wavelength the sensor does not cover
+/// is an INVALID input naming the product and the wavelength.
+fn resolve(input: &Feature, product: &Product, bands: &Bands) -> Result<Vec<Resolved>> {
+    product
+        .expression
+        .wavelengths()
+        .into_iter()
+        .map(|nm| {
+            bands
+                .nearest(nm)
+                .map(|band| Resolved {
+                    wavelength_nm: nm,
+                    band,
+                })
+                .map_err(|message| {
+                    Error::item(
+                        input.id(),
+                        format!("index {:?} needs R{nm}: {message}", product.name),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The asset to read: the `asset` parameter, else the first with `eo:bands` preferring
+/// `cog` then `data`, else `data` (a raw ENVI scene).
+fn choose_asset(input: &Feature, given: Option<&str>) -> Result<String> {
+    let assets = input
+        .as_value()
+        .get("assets")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::item(input.id(), "has no assets"))?;
+    if let Some(given) = given {
+        return if assets.contains_key(given) {
+            Ok(given.to_string())
+        } else {
+            Err(Error::item(
+                input.id(),
+                format!(
+                    "has no asset {given:?} (parameter asset); it has {:?}",
+                    assets.keys().collect::<Vec<_>>()
+                ),
+            ))
+        };
+    }
+    let with_bands = |key: &str| assets.get(key).is_some_and(|a| a.get("eo:bands").is_some());
+    ["cog", "data"]
+        .into_iter()
+        .find(|key| with_bands(key))
+        .map(str::to_string)
+        .or_else(|| assets.keys().find(|key| with_bands(key)).cloned())
+        .or_else(|| assets.contains_key("data").then(|| "data".to_string()))
+        .ok_or_else(|| {
+            Error::item(
+                input.id(),
+                "no asset has eo:bands and there is no `data` asset: name the asset to read with the `asset` parameter",
+            )
+        })
+}
+
+fn has_eo_bands(input: &Feature, key: &str) -> bool {
+    let value = input.as_value();
+    value.pointer("/properties/eo:bands").is_some()
+        || value
+            .get("assets")
+            .and_then(|assets| assets.get(key))
+            .is_some_and(|asset| asset.get("eo:bands").is_some())
+}
+
+/// The bands of a raw ENVI scene, from its header's wavelengths, FWHM, bbl and names.
+fn bands_from_header(path: &Path, header: &Header) -> Result<Bands> {
+    let centres = header.wavelengths_nm().ok_or_else(|| {
+        Error::envi(
+            path,
+            "no `wavelength` list: the band wavelengths are unknown",
+        )
+    })?;
+    if centres.len() != header.bands {
+        return Err(Error::envi(
+            path,
+            format!("{} wavelengths for {} bands", centres.len(), header.bands),
+        ));
+    }
+    let fwhm = header.fwhm_nm();
+    Ok(Bands(
+        centres
+            .iter()
+            .enumerate()
+            .map(|(i, centre)| Band {
+                name: header
+                    .band_names
+                    .as_ref()
+                    .and_then(|names| names.get(i).cloned())
+                    .unwrap_or_else(|| format!("B{:03}", i + 1)),
+                center_nm: *centre,
+                fwhm_nm: fwhm.as_ref().and_then(|f| f.get(i).copied()),
+                good: header
+                    .bbl
+                    .as_ref()
+                    .and_then(|bbl| bbl.get(i))
+                    .is_none_or(|flag| *flag != 0.0),
+            })
+            .collect(),
+    ))
+}
+
+/// Downloads the ENVI header next to a remote image (`x.img` → `x.hdr`, else `x.img.hdr`),
+/// when there is one.
+async fn fetch_remote_header(href: &str, dir: &Path) -> Result<()> {
+    let mut candidates = Vec::new();
+    if let Some((stem, _)) = href.rsplit_once('.')
+        && !stem.ends_with('/')
+    {
+        candidates.push(format!("{stem}.hdr"));
+    }
+    candidates.push(format!("{href}.hdr"));
+    for candidate in candidates {
+        if io::try_fetch(&candidate, dir).await?.is_some() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The blocking part of one item: everything GDAL.
+struct Job {
+    input: PathBuf,
+    header: Option<Header>,
+    band_count: usize,
+    reader: ReaderKind,
+    bands: Vec<usize>,
+    programs: Vec<Program>,
+    names: Vec<String>,
+    dir: PathBuf,
+    block_lines: Option<usize>,
+    threads: usize,
+    item: String,
+}
+
+impl Job {
+    /// Computes every product; returns each one's COG and its raster band entry.
+    fn run(self) -> Result<Vec<(PathBuf, Value)>> {
+        let scene = match (&self.header, self.reader) {
+            (Some(header), ReaderKind::Auto | ReaderKind::Mmap) => {
+                Scene::envi_mmap(&self.input, header.clone())?
+            }
+            (Some(header), ReaderKind::Gdal) => Scene::envi_gdal(&self.input, header)?,
+            (None, ReaderKind::Mmap) => {
+                return Err(Error::parameter(
+                    "reader",
+                    format!(
+                        "mmap reads raw ENVI scenes only, and {} has no ENVI header",
+                        self.input.display()
+                    ),
+                ));
+            }
+            (None, _) => Scene::gdal(&self.input)?,
+        };
+        if scene.bands() != self.band_count {
+            return Err(Error::item(
+                &self.item,
+                format!(
+                    "eo:bands lists {} bands, but {} has {}",
+                    self.band_count,
+                    self.input.display(),
+                    scene.bands()
+                ),
+            ));
+        }
+        let (width, height) = (scene.width(), scene.height());
+        let block_lines = self
+            .block_lines
+            .unwrap_or_else(|| default_block_lines(width, height, self.bands.len(), self.threads));
+        let source = Dataset::open(&self.input)
+            .map_err(|err| Error::gdal(format!("opening {}", self.input.display()), err))?;
+        let mut datasets = Vec::with_capacity(self.names.len());
+        for name in &self.names {
+            datasets.push(create_output(
+                &source,
+                &self.dir.join(format!("{name}.tmp.tif")),
+                width,
+                height,
+                name,
+            )?);
+        }
+        drop(source);
+        let started = std::time::Instant::now();
+        Plan {
+            scene: &scene,
+            bands: self.bands.clone(),
+            programs: self.programs,
+            block_lines,
+            threads: self.threads,
+        }
+        .run(&mut datasets)?;
+        tracing::info!(
+            item = self.item,
+            width,
+            height,
+            bands = self.bands.len(),
+            products = self.names.len(),
+            block_lines,
+            mapped = scene.is_mapped(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "indices computed"
+        );
+        let mut produced = Vec::with_capacity(datasets.len());
+        for (dataset, name) in datasets.iter().zip(&self.names) {
+            let band = raster::raster_band(dataset, 1)?;
+            let cog = self.dir.join(format!("{name}.tif"));
+            raster::write_cog(dataset, &cog)?;
+            produced.push((cog, band));
+        }
+        Ok(produced)
+    }
+}
+
+/// A tiled float32 GeoTIFF with `source`'s georeferencing and the nodata value.
+fn create_output(
+    source: &Dataset,
+    path: &Path,
+    width: usize,
+    height: usize,
+    name: &str,
+) -> Result<Dataset> {
+    let context = || format!("creating {}", path.display());
+    let driver =
+        DriverManager::get_driver_by_name("GTiff").map_err(|err| Error::gdal(context(), err))?;
+    let options = RasterCreationOptions::from_iter([
+        "TILED=YES",
+        "BLOCKXSIZE=256",
+        "BLOCKYSIZE=256",
+        "BIGTIFF=IF_SAFER",
+    ]);
+    let mut dataset = driver
+        .create_with_band_type_with_options::<f32, _>(path, width, height, 1, &options)
+        .map_err(|err| Error::gdal(context(), err))?;
+    if let Ok(transform) = source.geo_transform() {
+        dataset
+            .set_geo_transform(&transform)
+            .map_err(|err| Error::gdal(context(), err))?;
+    }
+    let projection = source.projection();
+    if !projection.is_empty() {
+        dataset
+            .set_projection(&projection)
+            .map_err(|err| Error::gdal(context(), err))?;
+    }
+    let mut band = dataset
+        .rasterband(1)
+        .map_err(|err| Error::gdal(context(), err))?;
+    band.set_no_data_value(Some(NODATA))
+        .map_err(|err| Error::gdal(context(), err))?;
+    band.set_description(name)
+        .map_err(|err| Error::gdal(context(), err))?;
+    Ok(dataset)
+}
+
+impl Parameters {
+    /// The parameters as recorded in the output items' `cirrus:parameters`.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        if !self.indices.is_empty() {
+            out.insert("indices".into(), json!(self.indices));
+        }
+        if !self.expressions.is_empty() {
+            out.insert(
+                "expressions".into(),
+                Value::Object(self.expressions.clone()),
+            );
+        }
+        if let Some(asset) = &self.asset {
+            out.insert("asset".into(), json!(asset));
+        }
+        if let Some(collection) = &self.collection {
+            out.insert("collection".into(), json!(collection));
+        }
+        if let Some(lines) = self.block_lines {
+            out.insert("block_lines".into(), json!(lines));
+        }
+        Value::Object(out)
+    }
+}
