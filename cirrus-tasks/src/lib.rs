@@ -12,10 +12,16 @@
 //! local workflow, under `cirrus task run`, on Lambda or in a Batch container. Where a task
 //! writes its outputs is decided by its [`TaskEnv`].
 
-pub mod envi;
+#[cfg(feature = "gdal")]
+pub mod activate;
+#[cfg(feature = "gdal")]
+pub mod detect;
 mod env;
+pub mod envi;
 mod error;
 pub mod generic;
+#[cfg(feature = "gdal")]
+pub mod index;
 pub mod io;
 pub mod library;
 pub mod provenance;
@@ -37,5 +43,11 @@ pub fn builtin_tasks(env: &TaskEnv) -> Vec<Arc<dyn Task>> {
         vec![Arc::new(generic::copy_assets::CopyAssets::new(env.clone()))];
     #[cfg(feature = "gdal")]
     tasks.push(Arc::new(generic::preview::Preview::new(env.clone())));
+    #[cfg(feature = "gdal")]
+    tasks.push(Arc::new(index::HsiIndex::new(env.clone())));
+    #[cfg(feature = "gdal")]
+    tasks.push(Arc::new(activate::Activate::new(env.clone())));
+    #[cfg(feature = "gdal")]
+    tasks.push(Arc::new(detect::HsiDetect::new(env.clone())));
     tasks
 }
