@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod create;
+pub mod hsi;
 pub mod init;
 pub mod payload;
 pub mod process;
@@ -47,6 +48,9 @@ pub enum Command {
     Task(task::Command),
     /// Run one payload through the pipeline and print its output (exit 10 failed, 11 timeout).
     RunWorkflow(run_workflow::Args),
+    /// Hyperspectral helpers: synthetic AVIRIS scenes.
+    #[command(subcommand)]
+    Hsi(hsi::Command),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args, &cli.global),
         Command::Task(command) => task::run(command, &cli.global),
         Command::RunWorkflow(args) => run_workflow::run(args, &cli.global),
+        Command::Hsi(command) => hsi::run(command, &cli.global),
         Command::Completions(args) => completions::run(args),
     }
 }
