@@ -8,7 +8,7 @@ compares with the COGs hsi-index wrote (read with GDAL).
 
 Usage: index_reference.py SPEC.json  ->  prints a JSON report on stdout.
 SPEC: {"image": path, "header": path, "outputs": {name: cog path}}
-Report: {name: {"max_abs_diff", "nodata_equal", "nodata": n, "valid": n,
+Report: {name: {"max_abs_diff", "max_error" (|a-e| / max(1, |e|)), "nodata_equal", "nodata": n, "valid": n,
                 "bands": {wavelength: 1-based band}, "nodata_value", "shape"}}
 """
 import json
@@ -38,8 +38,8 @@ FORMULAS = {
         [1000, 550, 450, 2200],
         lambda r: np.sqrt(np.abs(r[1000] - r[550])) / np.maximum(np.maximum(r[450], r[2200]), 0.01),
     ),
-    "seam": ([660], lambda r: r[660]),
-    "seam2": ([1260], lambda r: -r[1260] * 2),
+    "seam": ([662], lambda r: r[662]),
+    "seam2": ([1258], lambda r: -r[1258] * 2),
 }
 
 
@@ -117,8 +117,11 @@ def main():
         actual_nodata = actual == nodata
         valid = ~expected_nodata & ~actual_nodata
         diff = np.abs(actual[valid] - expected[valid])
+        # Relative above 1: a float32 output cannot hold 20.0 to better than ~1e-6.
+        error = diff / np.maximum(1.0, np.abs(expected[valid]))
         report[name] = {
             "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+            "max_error": float(error.max()) if error.size else 0.0,
             "nodata_equal": bool((expected_nodata == actual_nodata).all()),
             "nodata": int(actual_nodata.sum()),
             "valid": int(valid.sum()),
