@@ -50,7 +50,10 @@ pub fn write(scratch: &Path, target: &Path, tile: usize, threads: usize) -> Resu
         gdal::config::clear_thread_local_config_option("GDAL_NUM_THREADS")
             .map_err(|err| Error::gdal("clearing GDAL_NUM_THREADS", err))?;
         built.map_err(|err| {
-            Error::gdal(format!("building the overviews of {}", scratch.display()), err)
+            Error::gdal(
+                format!("building the overviews of {}", scratch.display()),
+                err,
+            )
         })?;
     }
     let driver = DriverManager::get_driver_by_name("GTiff")

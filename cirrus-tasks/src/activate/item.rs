@@ -20,7 +20,14 @@ pub const PROJECTION_EXTENSION: &str =
     "https://stac-extensions.github.io/projection/v2.0.0/schema.json";
 
 /// Property prefixes of the input that describe its raw file, not the activated one.
-const REWRITTEN: &[&str] = &["proj:", "raster:", "file:", "hsi:", "processing:", "cirrus:"];
+const REWRITTEN: &[&str] = &[
+    "proj:",
+    "raster:",
+    "file:",
+    "hsi:",
+    "processing:",
+    "cirrus:",
+];
 
 /// Points per footprint edge, so that the WGS84 polygon follows the projection's curvature.
 const EDGE_POINTS: usize = 8;
@@ -47,9 +54,16 @@ pub fn skeleton(input: &Feature, collection: &str) -> Result<Feature> {
         .flatten()
         .filter(|url| {
             url.as_str().is_some_and(|url| {
-                !["/eo/", "/hsi/", "/projection/", "/raster/", "/file/", "/processing/"]
-                    .iter()
-                    .any(|part| url.contains(part))
+                ![
+                    "/eo/",
+                    "/hsi/",
+                    "/projection/",
+                    "/raster/",
+                    "/file/",
+                    "/processing/",
+                ]
+                .iter()
+                .any(|part| url.contains(part))
             })
         })
         .cloned()
@@ -110,12 +124,20 @@ pub fn complete(item: &mut Feature, products: &Products<'_>) -> Result<()> {
     map.insert("geometry".into(), geometry);
     map.insert("bbox".into(), json!(bbox));
     if let Some(Value::Array(extensions)) = map.get_mut("stac_extensions") {
-        for url in [EO_EXTENSION, HSI_EXTENSION, PROJECTION_EXTENSION, RASTER_EXTENSION] {
+        for url in [
+            EO_EXTENSION,
+            HSI_EXTENSION,
+            PROJECTION_EXTENSION,
+            RASTER_EXTENSION,
+        ] {
             extensions.push(json!(url));
         }
     }
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
-        properties.insert("proj:code".into(), epsg_code(&srs).map_or(Value::Null, Value::from));
+        properties.insert(
+            "proj:code".into(),
+            epsg_code(&srs).map_or(Value::Null, Value::from),
+        );
         if epsg_code(&srs).is_none() {
             properties.insert("proj:wkt2".into(), json!(products.wkt));
         }
@@ -177,8 +199,7 @@ fn epsg_code(srs: &SpatialRef) -> Option<String> {
 /// The WGS84 polygon (and its bbox) of the quadrilateral `corners` in `srs`, each edge
 /// densified with [`EDGE_POINTS`] points.
 pub fn footprint(srs: &SpatialRef, corners: &[(f64, f64); 4]) -> Result<(Value, Vec<f64>)> {
-    let mut wgs84 =
-        SpatialRef::from_epsg(4326).map_err(|err| Error::gdal("the WGS84 CRS", err))?;
+    let mut wgs84 = SpatialRef::from_epsg(4326).map_err(|err| Error::gdal("the WGS84 CRS", err))?;
     wgs84.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     let transform = CoordTransform::new(srs, &wgs84)
         .map_err(|err| Error::gdal("transforming the footprint to WGS84", err))?;
@@ -206,8 +227,20 @@ pub fn footprint(srs: &SpatialRef, corners: &[(f64, f64); 4]) -> Result<(Value, 
     }
     ring.push(ring[0]);
     let bbox = ring.iter().fold(
-        vec![f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
-        |b, p| vec![b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])],
+        vec![
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, p| {
+            vec![
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        },
     );
     Ok((json!({"type": "Polygon", "coordinates": [ring]}), bbox))
 }

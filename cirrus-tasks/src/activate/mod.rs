@@ -70,10 +70,14 @@ impl Parameters {
         let map = payload.process_definition().task_parameters(NAME);
         let params: Parameters = serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|err| Error::parameter(format!("tasks.{NAME}"), err.to_string()))?;
-        if params.tile_size == 0 || params.tile_size % 16 != 0 || params.tile_size > 4096 {
+        if params.tile_size == 0 || !params.tile_size.is_multiple_of(16) || params.tile_size > 4096
+        {
             return Err(Error::parameter(
                 "tile_size",
-                format!("must be a multiple of 16 up to 4096, got {}", params.tile_size),
+                format!(
+                    "must be a multiple of 16 up to 4096, got {}",
+                    params.tile_size
+                ),
             ));
         }
         Ok(params)
@@ -118,7 +122,10 @@ impl Activate {
         let inputs = std::mem::take(&mut payload.features);
         let mut outputs = Vec::with_capacity(inputs.len());
         for input in &inputs {
-            outputs.push(self.activate_item(&payload, input, &params, context).await?);
+            outputs.push(
+                self.activate_item(&payload, input, &params, context)
+                    .await?,
+            );
             context.heartbeat();
         }
         payload.features = outputs;
@@ -138,9 +145,15 @@ impl Activate {
         if !payload.process_definition().replace()
             && let Some(existing) = outputs.existing_item().await?
         {
-            tracing::info!(item = input.id(), "already activated: skipped (set replace to redo it)");
+            tracing::info!(
+                item = input.id(),
+                "already activated: skipped (set replace to redo it)"
+            );
             let serde_json::Value::Object(map) = existing else {
-                return Err(Error::item(input.id(), "the published output item is not an object"));
+                return Err(Error::item(
+                    input.id(),
+                    "the published output item is not an object",
+                ));
             };
             return Ok(Feature::from_map(map)?);
         }
@@ -152,21 +165,27 @@ impl Activate {
         let tile = params.tile_size;
         let dir = workdir.path().to_path_buf();
         let id = input.id().to_string();
-        let (scene, grid, wkt, footprint, stats) = blocking(move || {
+        let (scene, georef, stats) = blocking(move || {
             let scene = scene::validate(&image, &header)?;
             let source = Dataset::open(&image)
                 .map_err(|err| Error::gdal(format!("opening {}", image.display()), err))?;
-            let (grid, wkt, footprint) = north_up(&source, &header)?;
-            let stats = warp::warp_to(&source, &scene.radiometry, &grid, threads, &dir.join("scratch.tif"))?;
-            Ok((scene, grid, wkt, footprint, stats))
+            let georef = north_up(&source, &header)?;
+            let stats = warp::warp_to(
+                &source,
+                &scene.radiometry,
+                &georef.grid,
+                threads,
+                &dir.join("scratch.tif"),
+            )?;
+            Ok((scene, georef, stats))
         })
         .await?;
         context.heartbeat();
-        let rgb = preview::RGB_NM
-            .map(|nm| scene.bands.nearest(nm).map(|band| band + 1));
+        let rgb = preview::RGB_NM.map(|nm| scene.bands.nearest(nm).map(|band| band + 1));
         let rgb = match rgb {
             [Ok(r), Ok(g), Ok(b)] => [r, g, b],
-            _ => [1, 1, 1].map(|b: usize| b.min(scene.bands.0.len())),
+            // A sensor without visible bands: a grey preview of the first band.
+            _ => [1, 1, 1],
         };
         let dir = workdir.path().to_path_buf();
         let (cog_path, preview_path) = blocking(move || {
@@ -182,13 +201,15 @@ impl Activate {
         .await?;
         context.heartbeat();
         let cog = outputs.put(&cog_path, &format!("{id}.tif")).await?;
-        let preview = outputs.put(&preview_path, &format!("{id}_preview.png")).await?;
+        let preview = outputs
+            .put(&preview_path, &format!("{id}_preview.png"))
+            .await?;
         item::complete(
             &mut output,
             &item::Products {
-                grid: &grid,
-                wkt: &wkt,
-                footprint,
+                grid: &georef.grid,
+                wkt: &georef.wkt,
+                footprint: georef.footprint,
                 bands: &scene.bands,
                 stats: &stats,
                 cog,
@@ -199,8 +220,8 @@ impl Activate {
         provenance::record(output.as_map_mut(), NAME, input, recorded);
         tracing::info!(
             item = %id,
-            width = grid.width,
-            height = grid.height,
+            width = georef.grid.width,
+            height = georef.grid.height,
             bands = scene.bands.0.len(),
             "activated"
         );
@@ -208,9 +229,17 @@ impl Activate {
     }
 }
 
-/// The north-up grid of `source`, its CRS (WKT) and the four corners of its own grid (the
-/// data footprint); a scene GDAL finds no CRS or geotransform in is invalid.
-fn north_up(source: &Dataset, header: &Path) -> Result<(warp::Grid, String, [(f64, f64); 4])> {
+/// Where a scene lies: the north-up grid it is warped onto, its CRS, and its footprint.
+#[derive(Debug, Clone)]
+struct Georef {
+    grid: warp::Grid,
+    wkt: String,
+    /// The four corners of the scene's own (rotated) grid, in the CRS.
+    footprint: [(f64, f64); 4],
+}
+
+/// The [`Georef`] of `source`; a scene GDAL finds no CRS or geotransform in is invalid.
+fn north_up(source: &Dataset, header: &Path) -> Result<Georef> {
     let wkt = source.projection();
     if wkt.is_empty() {
         return Err(Error::envi(
@@ -222,11 +251,11 @@ fn north_up(source: &Dataset, header: &Path) -> Result<(warp::Grid, String, [(f6
         .geo_transform()
         .map_err(|_| Error::envi(header, "map info: GDAL finds no geotransform in it"))?;
     let (width, height) = source.raster_size();
-    Ok((
-        warp::Grid::north_up(&gt, width, height),
+    Ok(Georef {
+        grid: warp::Grid::north_up(&gt, width, height),
         wkt,
-        warp::corners(&gt, width, height),
-    ))
+        footprint: warp::corners(&gt, width, height),
+    })
 }
 
 /// Runs GDAL work off the async runtime; a panic in it is resumed here.

@@ -58,7 +58,8 @@ pub fn write(dataset: &Dataset, rgb: [usize; 3], target: &Path) -> Result<()> {
             .and_then(|mut band| band.write((0, 0), size, &mut buffer))
             .map_err(|err| Error::gdal(context(), err))?;
     }
-    let png = DriverManager::get_driver_by_name("PNG").map_err(|err| Error::gdal(context(), err))?;
+    let png =
+        DriverManager::get_driver_by_name("PNG").map_err(|err| Error::gdal(context(), err))?;
     mem.create_copy(&png, target, &Default::default())
         .map_err(|err| Error::gdal(context(), err))?;
     Ok(())
@@ -95,9 +96,7 @@ fn stretch(values: &[f32], valid: &[bool]) -> Vec<u8> {
 /// The `q` quantile of `sample` (nearest rank), which must not be empty.
 fn percentile(sample: &mut [f32], q: f64) -> f32 {
     let rank = ((sample.len() - 1) as f64 * q).round() as usize;
-    *sample
-        .select_nth_unstable_by(rank, |a, b| a.total_cmp(b))
-        .1
+    *sample.select_nth_unstable_by(rank, |a, b| a.total_cmp(b)).1
 }
 
 #[cfg(test)]

@@ -84,8 +84,12 @@ pub async fn fetch_scene(hrefs: &SceneHrefs, dir: &Path) -> Result<(PathBuf, Pat
     }
     // The header is not where GDAL's ENVI driver looks (`x.hdr` or `x.img.hdr`): link the
     // image into the work folder and put a copy of the header beside it.
-    let linked = dir.join("scene").join(image.file_name().unwrap_or("scene.img".as_ref()));
-    let parent = linked.parent().expect("a path joined onto a folder has a parent");
+    let linked = dir
+        .join("scene")
+        .join(image.file_name().unwrap_or("scene.img".as_ref()));
+    let parent = linked
+        .parent()
+        .expect("a path joined onto a folder has a parent");
     std::fs::create_dir_all(parent)
         .map_err(|err| Error::io(parent, "cannot create a scratch folder", err))?;
     let absolute = std::path::absolute(&image)
@@ -148,7 +152,10 @@ pub fn validate(image: &Path, header_path: &Path) -> Result<Scene> {
     let header = Header::read(header_path)?;
     header.check_image(image)?;
     let centres = header.wavelengths_nm().ok_or_else(|| {
-        Error::envi(header_path, "no wavelength list: the band centres are unknown")
+        Error::envi(
+            header_path,
+            "no wavelength list: the band centres are unknown",
+        )
     })?;
     let per_band = |field: &str, len: Option<usize>| match len {
         Some(len) if len != header.bands => Err(Error::envi(
@@ -160,7 +167,10 @@ pub fn validate(image: &Path, header_path: &Path) -> Result<Scene> {
     per_band("wavelength", Some(centres.len()))?;
     per_band("fwhm", header.fwhm.as_ref().map(Vec::len))?;
     per_band("bbl", header.bbl.as_ref().map(Vec::len))?;
-    per_band("data gain values", header.data_gain_values.as_ref().map(Vec::len))?;
+    per_band(
+        "data gain values",
+        header.data_gain_values.as_ref().map(Vec::len),
+    )?;
     if header.map_info.is_none() {
         return Err(Error::envi(
             header_path,
@@ -168,7 +178,10 @@ pub fn validate(image: &Path, header_path: &Path) -> Result<Scene> {
         ));
     }
     let widths = header.fwhm_nm();
-    let names = header.band_names.as_ref().filter(|n| n.len() == header.bands);
+    let names = header
+        .band_names
+        .as_ref()
+        .filter(|n| n.len() == header.bands);
     let bands = Bands(
         centres
             .iter()
@@ -185,10 +198,17 @@ pub fn validate(image: &Path, header_path: &Path) -> Result<Scene> {
         DataType::F32 | DataType::F64 => None,
         _ => header.data_gain_values.clone(),
     };
-    if let Some(bad) = gains.iter().flatten().position(|g| !g.is_finite() || *g == 0.0) {
+    if let Some(bad) = gains
+        .iter()
+        .flatten()
+        .position(|g| !g.is_finite() || *g == 0.0)
+    {
         return Err(Error::envi(
             header_path,
-            format!("data gain values: band {} has gain 0 or not a number", bad + 1),
+            format!(
+                "data gain values: band {} has gain 0 or not a number",
+                bad + 1
+            ),
         ));
     }
     let mut fill = vec![AVIRIS_FILL];

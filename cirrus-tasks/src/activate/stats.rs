@@ -94,7 +94,11 @@ mod tests {
         assert_eq!(left, whole);
         let (mean, stddev) = whole.mean_stddev().unwrap();
         assert!((mean - 2.5).abs() < 1e-12);
-        let expected = (values.iter().map(|v| (f64::from(*v) - 2.5).powi(2)).sum::<f64>() / 5.0)
+        let expected = (values
+            .iter()
+            .map(|v| (f64::from(*v) - 2.5).powi(2))
+            .sum::<f64>()
+            / 5.0)
             .sqrt();
         assert!((stddev - expected).abs() < 1e-12);
         let entry = whole.raster_band(10, -9999.0);

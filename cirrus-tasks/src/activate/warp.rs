@@ -84,7 +84,12 @@ pub fn corners(gt: &[f64; 6], width: usize, height: usize) -> [(f64, f64); 4] {
 /// `(min x, min y, max x, max y)` of `points`.
 pub fn envelope(points: &[(f64, f64)]) -> (f64, f64, f64, f64) {
     points.iter().fold(
-        (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
+        (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ),
         |(a, b, c, d), (x, y)| (a.min(*x), b.min(*y), c.max(*x), d.max(*y)),
     )
 }
@@ -133,8 +138,16 @@ pub fn warp_to(
                     stats.merge(&calibrate(pixels, gain, &radiometry.fill));
                 });
         });
-        raster_io(&output, GDALRWFlag::GF_Write, row, width, rows, bands, strip)
-            .map_err(|err| Error::gdal(format!("writing {}", target.display()), err))?;
+        raster_io(
+            &output,
+            GDALRWFlag::GF_Write,
+            row,
+            width,
+            rows,
+            bands,
+            strip,
+        )
+        .map_err(|err| Error::gdal(format!("writing {}", target.display()), err))?;
         row += rows;
     }
     output
@@ -236,7 +249,8 @@ fn warped_vrt(source: &Dataset, grid: &Grid, threads: usize) -> Result<Dataset> 
             *(*options).panDstBands.add(i) = i as c_int + 1;
         }
         let mut warp_options = (*options).papszWarpOptions;
-        warp_options = gdal_sys::CSLSetNameValue(warp_options, c"INIT_DEST".as_ptr(), init.as_ptr());
+        warp_options =
+            gdal_sys::CSLSetNameValue(warp_options, c"INIT_DEST".as_ptr(), init.as_ptr());
         warp_options =
             gdal_sys::CSLSetNameValue(warp_options, c"NUM_THREADS".as_ptr(), threads.as_ptr());
         (*options).papszWarpOptions = warp_options;
@@ -342,7 +356,14 @@ mod tests {
     fn a_rotated_grid_becomes_the_envelope_of_its_corners() {
         // 30° rotation, 10 m pixels, 4 columns × 2 rows.
         let (s, c) = 30f64.to_radians().sin_cos();
-        let gt = [500_000.0, 10.0 * c, -10.0 * s, 4_000_000.0, -10.0 * s, -10.0 * c];
+        let gt = [
+            500_000.0,
+            10.0 * c,
+            -10.0 * s,
+            4_000_000.0,
+            -10.0 * s,
+            -10.0 * c,
+        ];
         let grid = Grid::north_up(&gt, 4, 2);
         let (min_x, min_y, max_x, max_y) = envelope(&corners(&gt, 4, 2));
         assert_eq!(grid.geo_transform[0], min_x);
