@@ -3,6 +3,7 @@
 //! and bad input.
 
 use cirrus_core::payload::ProcessPayload;
+use cirrus_core::store::Store;
 use cirrus_core::task::{ErrorClass, Task, TaskContext, TaskError};
 use cirrus_tasks::TaskEnv;
 use cirrus_tasks::detect::HsiDetect;
@@ -15,8 +16,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn synth(dir: &Path, sensor: Sensor, size: (usize, usize), dtype: SynthDtype) -> SynthOptions {
-    let _ = dir;
+/// A synthetic scene with a bad band list, BIL, no rotation, no target.
+fn options(sensor: Sensor, size: (usize, usize), dtype: SynthDtype) -> SynthOptions {
     SynthOptions {
         sensor,
         width: size.0,
@@ -36,21 +37,32 @@ fn write(opts: &SynthOptions, dir: &Path) -> Synthesized {
 
 /// Runs `hsi-detect` with `params` on the synthesised scene, writing to `dir/out`.
 async fn run(scene: &Synthesized, params: Value, dir: &Path) -> Result<Value, TaskError> {
+    let env = TaskEnv::without_store()
+        .local(dir.join("out"))
+        .with_workdir(dir.join("work"))
+        .with_threads(2);
+    run_in(env, scene, params, false).await
+}
+
+/// Runs `hsi-detect` in `env`, with `replace` as the process definition says.
+async fn run_in(
+    env: TaskEnv,
+    scene: &Synthesized,
+    params: Value,
+    replace: bool,
+) -> Result<Value, TaskError> {
     let payload = ProcessPayload::from_value(json!({
         "type": "FeatureCollection",
         "features": [scene.item],
         "process": [{
             "workflow": "detect",
+            "replace": replace,
             "upload_options": {"path_template": "/${collection}/${id}"},
             "tasks": {"hsi-detect": params}
         }]
     }))
     .expect("a valid test payload")
     .value;
-    let env = TaskEnv::without_store()
-        .local(dir.join("out"))
-        .with_workdir(dir.join("work"))
-        .with_threads(2);
     HsiDetect::new(env)
         .run(payload, &TaskContext::new("test", || {}))
         .await
@@ -232,16 +244,12 @@ async fn compare_with_numpy(opts: &SynthOptions, dir: &Path) -> Value {
 #[tokio::test]
 async fn scores_match_numpy_on_float32_reflectance_with_fill_and_bbl() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = synth(
-        dir.path(),
-        Sensor::AvirisClassic,
-        (40, 72),
-        SynthDtype::Float32,
-    );
+    let mut opts = options(Sensor::AvirisClassic, (40, 72), SynthDtype::Float32);
     opts.target = Some(Target::Oil);
     let out = compare_with_numpy(&opts, dir.path()).await;
     let item = &out["features"][0];
-    assert_eq!(item["id"], format!("{}_detect", opts_id(&out, item)));
+    let source_id = item["links"][0]["title"].as_str().unwrap();
+    assert_eq!(item["id"], format!("{source_id}_detect"));
     let detection = &item["properties"]["cirrus:detection"];
     assert_eq!(detection["target"], "custom");
     assert_eq!(detection["regularization"], 1e-3);
@@ -265,20 +273,10 @@ async fn scores_match_numpy_on_float32_reflectance_with_fill_and_bbl() {
     assert_eq!(item["assets"]["ch4-mf"]["raster:bands"][0]["unit"], "ppm·m");
 }
 
-/// The input item's ID, from the `derived_from` link's title.
-fn opts_id<'a>(_out: &Value, item: &'a Value) -> &'a str {
-    item["links"][0]["title"].as_str().unwrap()
-}
-
 #[tokio::test]
 async fn scores_match_numpy_on_int16_radiance_with_gains() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = synth(
-        dir.path(),
-        Sensor::AvirisClassic,
-        (24, 90),
-        SynthDtype::Int16,
-    );
+    let mut opts = options(Sensor::AvirisClassic, (24, 90), SynthDtype::Int16);
     opts.interleave = Interleave::Bip;
     opts.target = Some(Target::Methane);
     compare_with_numpy(&opts, dir.path()).await;
@@ -287,12 +285,7 @@ async fn scores_match_numpy_on_int16_radiance_with_gains() {
 #[tokio::test]
 async fn the_matched_filter_finds_planted_oil() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = synth(
-        dir.path(),
-        Sensor::AvirisClassic,
-        (96, 128),
-        SynthDtype::Float32,
-    );
+    let mut opts = options(Sensor::AvirisClassic, (96, 128), SynthDtype::Float32);
     opts.target = Some(Target::Oil);
     opts.interleave = Interleave::Bsq;
     let scene = write(&opts, &dir.path().join("scene"));
@@ -320,12 +313,7 @@ async fn the_methane_matched_filter_finds_the_plume() {
     let dir = tempfile::tempdir().unwrap();
     // AVIRIS-Classic L1: int16 radiance with gains 300/600/1200 (AVIRIS-NG's synthetic int16
     // has gain 1, which quantises its SWIR radiance, ~0.4 µW/(cm²·sr·nm), to 0 or 1).
-    let mut opts = synth(
-        dir.path(),
-        Sensor::AvirisClassic,
-        (64, 160),
-        SynthDtype::Int16,
-    );
+    let mut opts = options(Sensor::AvirisClassic, (64, 160), SynthDtype::Int16);
     opts.target = Some(Target::Methane);
     let scene = write(&opts, &dir.path().join("scene"));
     let out = run(
@@ -352,12 +340,7 @@ async fn the_methane_matched_filter_finds_the_plume() {
 #[tokio::test]
 async fn bad_input_gives_clear_invalid_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = synth(
-        dir.path(),
-        Sensor::AvirisClassic,
-        (20, 30),
-        SynthDtype::Float32,
-    );
+    let opts = options(Sensor::AvirisClassic, (20, 30), SynthDtype::Float32);
     let scene = write(&opts, &dir.path().join("scene"));
     let invalid = |result: Result<Value, TaskError>, needles: &[&str]| {
         let err = result.expect_err("the task must fail");
@@ -390,7 +373,7 @@ async fn bad_input_gives_clear_invalid_errors() {
     // 7 × 7 = 49 pixels (fewer where the corners are filled) for ~200 good bands: the
     // covariance cannot be estimated, even though shrinkage would make it invertible.
     let tiny = write(
-        &synth(dir.path(), Sensor::AvirisClassic, (7, 7), SynthDtype::Int16),
+        &options(Sensor::AvirisClassic, (7, 7), SynthDtype::Int16),
         &dir.path().join("tiny"),
     );
     invalid(
@@ -399,11 +382,81 @@ async fn bad_input_gives_clear_invalid_errors() {
     );
     // The methane window of a column needs more lines than window bands.
     let short = write(
-        &synth(dir.path(), Sensor::AvirisNg, (300, 20), SynthDtype::Int16),
+        &options(Sensor::AvirisNg, (300, 20), SynthDtype::Int16),
         &dir.path().join("short"),
     );
     invalid(
         run(&short, json!({"methods": ["ch4-mf"]}), dir.path()).await,
         &["ch4-mf", "no column"],
     );
+}
+
+#[tokio::test]
+async fn an_existing_output_item_is_kept_unless_replace_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = write(
+        &options(Sensor::AvirisClassic, (16, 40), SynthDtype::Float32),
+        &dir.path().join("scene"),
+    );
+    let data = dir.path().join("data");
+    let env = || TaskEnv::new(Store::open(data.to_str().unwrap()).unwrap()).with_threads(1);
+    let id = format!("{}_detect", scene.item["id"].as_str().unwrap());
+    let collection = format!("{}-detect", scene.item["collection"].as_str().unwrap());
+    let folder = data.join(&collection).join(&id);
+    std::fs::create_dir_all(&folder).unwrap();
+    let existing = json!({
+        "type": "Feature", "stac_version": "1.0.0", "id": id, "collection": collection,
+        "geometry": null, "properties": {"datetime": "2024-05-01T00:00:00Z", "marker": "old"},
+        "links": [], "assets": {}
+    });
+    std::fs::write(folder.join(format!("{id}.json")), existing.to_string()).unwrap();
+    let params = json!({"methods": ["rx"]});
+    let kept = run_in(env(), &scene, params.clone(), false).await.unwrap();
+    assert_eq!(kept["features"][0]["properties"]["marker"], "old");
+    assert!(!folder.join(format!("{id}_rx.tif")).exists());
+    let replaced = run_in(env(), &scene, params, true).await.unwrap();
+    let item = &replaced["features"][0];
+    assert!(item["properties"].get("marker").is_none());
+    let href = item["assets"]["rx"]["href"].as_str().unwrap();
+    assert!(
+        href.ends_with(&format!("{collection}/{id}/{id}_rx.tif")),
+        "{href}"
+    );
+    assert!(folder.join(format!("{id}_rx.tif")).is_file());
+}
+
+#[tokio::test]
+async fn a_geotiff_asset_read_through_gdal_scores_like_the_envi_scene() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Sensor::AvirisClassic, (20, 40), SynthDtype::Float32);
+    opts.target = Some(Target::Oil);
+    let mut scene = write(&opts, &dir.path().join("scene"));
+    let params = json!({"methods": ["mf", "rx"]});
+    let envi = run(&scene, params.clone(), &dir.path().join("envi"))
+        .await
+        .unwrap();
+    let tiff = dir.path().join("scene/scene.tif");
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    Dataset::open(&scene.image)
+        .unwrap()
+        .create_copy(&driver, &tiff, &gdal::raster::RasterCreationOptions::new())
+        .unwrap();
+    let mut asset = scene.item["assets"]["data"].clone();
+    asset["href"] = json!(tiff);
+    scene.item["assets"]["cog"] = asset;
+    let gdal_out = run(&scene, params, &dir.path().join("gdal")).await.unwrap();
+    assert_eq!(
+        gdal_out["features"][0]["properties"]["cirrus:detection"]["asset"],
+        "cog"
+    );
+    for method in ["mf", "rx"] {
+        let (_, a) = read_map(&cog(&envi, method));
+        let (_, b) = read_map(&cog(&gdal_out, method));
+        assert_eq!(a.len(), b.len());
+        let same = a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-6 * x.abs().max(1.0));
+        assert!(same, "{method}: the GDAL and ENVI readers disagree");
+    }
 }

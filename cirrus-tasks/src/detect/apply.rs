@@ -102,12 +102,12 @@ pub fn apply(
                 .into_par_iter()
                 .map(|worker| {
                     let sender = sender.clone();
-                    let dataset = plan.scene.open()?;
+                    let reader = plan.scene.open()?;
                     let mut stats = vec![ScoreStats::default(); plan.methods.len()];
                     let mut buffers = Buffers::default();
                     for &(first, lines) in blocks.iter().skip(worker).step_by(workers) {
                         plan.scene.read(
-                            &dataset,
+                            &reader,
                             first,
                             lines,
                             &mut buffers.values,

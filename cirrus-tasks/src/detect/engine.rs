@@ -1,5 +1,5 @@
 //! The detection engine, in two passes over the scene, block by block on a bounded pool of
-//! threads (each with its own GDAL dataset):
+//! threads (each with its own reader: a file handle or a GDAL dataset):
 //!
 //! 1. [`statistics`]: the mean and covariance of the valid pixels, for the whole scene
 //!    (`mf`, `ace`, `rx`) and for each cross-track column over the methane window
@@ -145,13 +145,13 @@ pub fn statistics(plan: &Plan) -> Result<Statistics> {
         (0..workers)
             .into_par_iter()
             .map(|worker| {
-                let dataset = plan.scene.open()?;
+                let reader = plan.scene.open()?;
                 let mut stats = Statistics::empty(plan);
                 let (mut values, mut valid) = (Vec::new(), Vec::new());
                 let (mut picked, mut scratch) = (Vec::new(), Vec::new());
                 for &(first, lines) in blocks.iter().skip(worker).step_by(workers) {
                     plan.scene
-                        .read(&dataset, first, lines, &mut values, &mut valid)?;
+                        .read(&reader, first, lines, &mut values, &mut valid)?;
                     accumulate(plan, &mut stats, &values, &valid, &mut picked, &mut scratch);
                 }
                 Ok(stats)

@@ -227,6 +227,7 @@ pub fn scene(source: &Source, dataset: &Dataset, used: &[usize]) -> Result<Scene
         scale: Vec::with_capacity(used.len()),
         offset: Vec::with_capacity(used.len()),
         nodata: Vec::with_capacity(used.len()),
+        envi: source.header.clone(),
     };
     for &b in used {
         let number = i32::try_from(b + 1)

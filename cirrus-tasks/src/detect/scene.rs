@@ -1,6 +1,9 @@
-//! Reading a scene's pixel spectra block by block with GDAL: the chosen bands of a run of
-//! lines, pixel by pixel, in physical units, with a validity mask.
+//! Reading a scene's pixel spectra block by block: the chosen bands of a run of lines, pixel
+//! by pixel, in physical units, with a validity mask. A raw ENVI scene is read with
+//! positioned reads ([`EnviImage`]), which keeps GDAL's block cache (up to 5 % of the RAM)
+//! out of the way; any other raster through GDAL.
 
+use crate::envi::{EnviImage, Header};
 use crate::error::{Error, Result};
 use gdal::Dataset;
 use gdal::errors::GdalError;
@@ -27,13 +30,31 @@ pub struct Scene {
     pub offset: Vec<f64>,
     /// Per band read: the stored value that means no data, if declared.
     pub nodata: Vec<Option<f64>>,
+    /// The header, when the raster is a raw ENVI scene read without GDAL.
+    pub envi: Option<Header>,
+}
+
+/// One thread's handle on a scene.
+#[derive(Debug)]
+pub enum Reader {
+    /// A raw ENVI image.
+    Envi(EnviImage),
+    /// A GDAL dataset.
+    Gdal(Dataset),
 }
 
 impl Scene {
     /// Opens the raster (one handle per thread: a GDAL dataset is not shared).
-    pub fn open(&self) -> Result<Dataset> {
-        Dataset::open(&self.path)
-            .map_err(|err| Error::gdal(format!("opening {}", self.path.display()), err))
+    pub fn open(&self) -> Result<Reader> {
+        match &self.envi {
+            Some(header) => Ok(Reader::Envi(EnviImage::with_header(
+                &self.path,
+                header.clone(),
+            )?)),
+            None => Dataset::open(&self.path)
+                .map(Reader::Gdal)
+                .map_err(|err| Error::gdal(format!("opening {}", self.path.display()), err)),
+        }
     }
 
     /// The number of bands read.
@@ -46,7 +67,7 @@ impl Scene {
     /// every band read: not NaN or infinite, not the −9999 fill, not the declared no-data.
     pub fn read(
         &self,
-        dataset: &Dataset,
+        reader: &Reader,
         first: usize,
         lines: usize,
         out: &mut Vec<f64>,
@@ -56,6 +77,57 @@ impl Scene {
         let pixels = self.width * lines;
         out.clear();
         out.resize(pixels * nb, 0.0);
+        match reader {
+            Reader::Envi(image) => self.read_envi(image, first, lines, out)?,
+            Reader::Gdal(dataset) => self.read_gdal(dataset, first, lines, out)?,
+        }
+        valid.clear();
+        valid.extend(out.chunks_exact_mut(nb).map(|pixel| {
+            let mut ok = true;
+            for (b, x) in pixel.iter_mut().enumerate() {
+                let stored = *x;
+                if !stored.is_finite() || stored == FILL || self.nodata[b] == Some(stored) {
+                    ok = false;
+                }
+                *x = stored * self.scale[b] + self.offset[b];
+            }
+            ok
+        }));
+        Ok(())
+    }
+
+    /// The stored values of a raw ENVI scene, line by line.
+    fn read_envi(
+        &self,
+        image: &EnviImage,
+        first: usize,
+        lines: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
+        let (nb, width) = (self.bands.len(), self.width);
+        for line in 0..lines {
+            // Band-major: `values[band * width + sample]`.
+            let values = image.line(first + line)?;
+            let row = &mut out[line * width * nb..(line + 1) * width * nb];
+            for (j, band) in self.bands.iter().enumerate() {
+                let band = (*band - 1) as usize * width;
+                for (sample, value) in values[band..band + width].iter().enumerate() {
+                    row[sample * nb + j] = *value;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored values of any raster, through GDAL (one `RasterIO` for all bands).
+    fn read_gdal(
+        &self,
+        dataset: &Dataset,
+        first: usize,
+        lines: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
+        let nb = self.bands.len();
         let mut band_map = self.bands.clone();
         let too_big = |what: &str| {
             Error::envi(
@@ -103,18 +175,6 @@ impl Scene {
                 last_error(status),
             ));
         }
-        valid.clear();
-        valid.extend(out.chunks_exact_mut(nb).map(|pixel| {
-            let mut ok = true;
-            for (b, x) in pixel.iter_mut().enumerate() {
-                let stored = *x;
-                if !stored.is_finite() || stored == FILL || self.nodata[b] == Some(stored) {
-                    ok = false;
-                }
-                *x = stored * self.scale[b] + self.offset[b];
-            }
-            ok
-        }));
         Ok(())
     }
 }

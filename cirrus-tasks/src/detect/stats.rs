@@ -167,7 +167,7 @@ impl Background {
                 (lo.min(*e), hi.max(*e))
             });
         let condition = if lo > 0.0 { hi / lo } else { f64::INFINITY };
-        if !(condition <= MAX_CONDITION) {
+        if condition.is_nan() || condition > MAX_CONDITION {
             return Err(Problem::Singular { condition });
         }
         let cholesky = Cholesky::new(sigma).ok_or(Problem::Singular {
