@@ -130,6 +130,33 @@ async fn copy_assets_bad_input_is_invalid_and_named() {
 }
 
 #[tokio::test]
+async fn workflow_options_meant_for_other_tasks_are_ignored_and_shared_ones_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("scene.bin");
+    write(&source, b"pixels");
+    let env = TaskEnv::without_store().local(dir.path().join("out"));
+    let mut input = item_payload(
+        json!({"data": {"href": source.display().to_string()}, "junk": {"href": "/x/junk"}}),
+        json!({}),
+    );
+    input.process_definition_mut().workflow_options = Some(
+        json!({"indices": ["ndvi"], "drop_assets": ["junk"]})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let out = run(&CopyAssets::new(env), input).await.unwrap();
+    let assets = &out["features"][0]["assets"];
+    assert!(assets.get("junk").is_none(), "{assets}");
+    assert!(
+        assets["data"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/out/scene/scene.bin")
+    );
+}
+
+#[tokio::test]
 async fn copy_assets_without_a_store_or_local_folder_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("scene.bin");

@@ -26,6 +26,9 @@ use std::path::Path;
 /// The task's name.
 pub const NAME: &str = "copy-assets";
 
+/// The keys of [`Parameters`], the ones taken from `workflow_options`.
+const KEYS: &[&str] = &["assets", "drop_assets"];
+
 /// The parameters of `copy-assets`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +56,7 @@ impl CopyAssets {
     /// Copies the assets of every item of `payload` and returns the payload with the new
     /// hrefs.
     pub async fn copy(&self, mut payload: ProcessPayload) -> Result<ProcessPayload> {
-        let params: Parameters = parameters(&payload, NAME)?;
+        let params: Parameters = parameters(&payload, NAME, KEYS)?;
         let workdir = Workdir::new(&self.env, NAME)?;
         let mut features = std::mem::take(&mut payload.features);
         for item in &mut features {

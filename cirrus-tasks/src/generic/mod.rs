@@ -18,10 +18,26 @@ use cirrus_core::payload::ProcessPayload;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-/// The parameters of task `task` in `payload`, parsed as `P`. A wrong or unknown parameter
-/// is an [`Error::Parameter`] naming it.
-pub(crate) fn parameters<P: DeserializeOwned>(payload: &ProcessPayload, task: &str) -> Result<P> {
-    let map = payload.process_definition().task_parameters(task);
+/// The parameters of task `task` in `payload`, parsed as `P`: its own
+/// `process[0].tasks.<task>`, where an unknown key is an error, over the `keys` of
+/// `process[0].workflow_options` (which may hold options meant for other tasks). A wrong or
+/// unknown parameter is an [`Error::Parameter`] naming it.
+pub(crate) fn parameters<P: DeserializeOwned>(
+    payload: &ProcessPayload,
+    task: &str,
+    keys: &[&str],
+) -> Result<P> {
+    let definition = payload.process_definition();
+    let mut map: serde_json::Map<String, Value> = definition
+        .workflow_options
+        .iter()
+        .flatten()
+        .filter(|(key, _)| keys.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    if let Some(own) = definition.tasks.as_ref().and_then(|tasks| tasks.get(task)) {
+        map.extend(own.iter().map(|(key, value)| (key.clone(), value.clone())));
+    }
     serde_json::from_value(Value::Object(map))
         .map_err(|err| Error::parameter(format!("tasks.{task}"), err.to_string()))
 }
