@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build `cirrus`, and run the local pipeline on
-# generated data. Usage: scripts/demo.sh [N]   (N payloads to generate, default 300)
+# The main job: install what is missing (GDAL included), build `cirrus`, and run the local
+# pipeline on generated data. Usage: scripts/demo.sh [N]   (N payloads to generate, default 300)
 #
-# A project made by `cirrus init` gets a second workflow; N generated Sentinel-2-like
-# payloads (plus one garbage line) go through `cirrus process` and `cirrus run`: claims in
-# the state DB, the Python `stamp` task run as a subprocess, published items, workflow
-# events, and a chain (example -> archive) filtered by `chain_filter`.
+# Part 1 (steps 1-9): a project made by `cirrus init` gets a second workflow; N generated
+# Sentinel-2-like payloads (plus one garbage line) go through `cirrus process` and
+# `cirrus run`: claims in the state DB, the Python `stamp` task run as a subprocess,
+# published items, workflow events, and a chain (example -> archive) filtered by
+# `chain_filter`.
+#
+# Part 2 (steps 10-13), hyperspectral: a project made by `cirrus init --hsi`, two synthetic
+# AVIRIS scenes (`cirrus hsi synth`), and the chain aviris-to-products run locally:
+# activation (north-up COG, preview, STAC item), then indices and detection in parallel
+# payloads, on the built-in GDAL tasks. It ends with the state counts and the products.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-300}"
@@ -77,4 +83,53 @@ step "8. Run one payload again and print its output (cirrus run-workflow --rerun
 step "9. The archived input and output of that payload"
 "$cirrus" payload get-output example/workflow-example/example-item-1 | cut -c 1-200
 
-printf '\ndemo done: the project is %s\n' "$work/project" >&2
+step "10. An HSI project: cirrus init --hsi, cirrus validate, the built-in tasks"
+"$cirrus" init --hsi "$work/hsi"
+cd "$work/hsi"
+"$cirrus" validate
+"$cirrus" task list
+
+size="${HSI_SIZE:-256}"
+step "11. Two synthetic ${size}x${size} scenes: AVIRIS-Classic int16 BIP, rotated, with planted oil; AVIRIS-NG float32 BIL"
+"$cirrus" hsi synth --sensor aviris-classic --width "$size" --height "$size" --interleave bip \
+  --dtype int16 --rotation 15 --target oil --seed 1 --out scenes/classic
+"$cirrus" hsi synth --sensor aviris-ng --width "$size" --height "$size" --interleave bil \
+  --dtype float32 --seed 2 --out scenes/ng
+
+step "12. The chain aviris-to-products, one payload per scene: process, then run until the queue is empty"
+# The chain is the one of the project's example payload: aviris-to-products (activation),
+# then the fan-out [hsi-indices, hsi-detection].
+python3 - <<'PY' > payloads.ndjson
+import json
+chain = json.load(open("workflows/aviris-to-products/payload.json"))["process"]
+for scene in ["scenes/classic", "scenes/ng"]:
+    item = json.load(open(f"{scene}/item.json"))
+    print(json.dumps({"type": "FeatureCollection", "features": [item], "process": chain}))
+PY
+"$cirrus" process payloads.ndjson
+start=$(date +%s.%N)
+"$cirrus" run --until-empty --workers 2
+end=$(date +%s.%N)
+python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.1f} s')" "$start" "$end" >&2
+
+step "13. The state counts, and where the products are (the data store, .cirrus/data)"
+"$cirrus" state counts
+data="$PWD/.cirrus/data"
+printf '\nproducts under %s:\n' "$data"
+(cd "$data" && find . -type f \( -name '*.tif' -o -name '*.png' -o -name '*.json' \) | sed 's|^\./|  |' | sort)
+python3 - "$data" <<'PY'
+import glob, json, sys
+for path in sorted(glob.glob(f"{sys.argv[1]}/*-cog/*/*.json")):
+    item = json.load(open(path))
+    p = item["properties"]
+    print(f"{item['id']}: {len(item['assets']['cog'].get('eo:bands', []))} bands, "
+          f"{p.get('hsi:wavelength_min')}-{p.get('hsi:wavelength_max')} um, {p.get('proj:code')}, "
+          f"{p.get('proj:shape')} north-up")
+for path in sorted(glob.glob(f"{sys.argv[1]}/*-detect/*/*.json")):
+    item = json.load(open(path))
+    detection = item["properties"].get("cirrus:detection", {})
+    scores = ", ".join(f"{m} max {s['max']:.3g}" for m, s in detection.get("scores", {}).items())
+    print(f"{item['id']}: target {detection.get('target')}: {scores}")
+PY
+
+printf '\ndemo done: the projects are %s and %s\n' "$work/project" "$work/hsi" >&2
