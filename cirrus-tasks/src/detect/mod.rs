@@ -65,6 +65,17 @@ use std::path::{Path, PathBuf};
 /// The task's name.
 pub const NAME: &str = "hsi-detect";
 
+/// The parameters also taken from `process[0].workflow_options` (under
+/// `process[0].tasks.hsi-detect`): those only this task uses. `asset` and `collection`
+/// mean something else to each task, so they are read from the task's own options only.
+const WORKFLOW_OPTIONS: &[&str] = &[
+    "methods",
+    "target",
+    "regularization",
+    "block_lines",
+    "methane_window_nm",
+];
+
 /// The default block size: this many bytes of f64 spectra per block.
 const BLOCK_BYTES: usize = 8 << 20;
 
@@ -98,7 +109,7 @@ impl HsiDetect {
     /// Runs the detectors on every item of `payload`; the output payload holds one
     /// `<id>_detect` item per input item.
     pub async fn detect(&self, mut payload: ProcessPayload) -> Result<ProcessPayload> {
-        let params: Parameters = crate::generic::parameters(&payload, NAME)?;
+        let params: Parameters = crate::generic::parameters(&payload, NAME, WORKFLOW_OPTIONS)?;
         let target = params.validate()?;
         let workdir = Workdir::new(&self.env, NAME)?;
         let mut outputs = Vec::with_capacity(payload.features.len());

@@ -37,8 +37,8 @@ pub struct Scene {
 /// One thread's handle on a scene.
 #[derive(Debug)]
 pub enum Reader {
-    /// A raw ENVI image.
-    Envi(EnviImage),
+    /// A raw ENVI image (boxed: it holds the whole header).
+    Envi(Box<EnviImage>),
     /// A GDAL dataset.
     Gdal(Dataset),
 }
@@ -47,10 +47,10 @@ impl Scene {
     /// Opens the raster (one handle per thread: a GDAL dataset is not shared).
     pub fn open(&self) -> Result<Reader> {
         match &self.envi {
-            Some(header) => Ok(Reader::Envi(EnviImage::with_header(
+            Some(header) => Ok(Reader::Envi(Box::new(EnviImage::with_header(
                 &self.path,
                 header.clone(),
-            )?)),
+            )?))),
             None => Dataset::open(&self.path)
                 .map(Reader::Gdal)
                 .map_err(|err| Error::gdal(format!("opening {}", self.path.display()), err)),
