@@ -197,7 +197,7 @@ fn epsg_code(srs: &SpatialRef) -> Option<String> {
 }
 
 /// The WGS84 polygon (and its bbox) of the quadrilateral `corners` in `srs`, each edge
-/// densified with [`EDGE_POINTS`] points.
+/// densified with `EDGE_POINTS` points.
 pub fn footprint(srs: &SpatialRef, corners: &[(f64, f64); 4]) -> Result<(Value, Vec<f64>)> {
     let mut wgs84 = SpatialRef::from_epsg(4326).map_err(|err| Error::gdal("the WGS84 CRS", err))?;
     wgs84.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);

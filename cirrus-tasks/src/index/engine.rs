@@ -40,8 +40,8 @@ pub struct Plan<'a> {
 }
 
 /// The default block height for a scene `width` pixels wide read on `threads` threads,
-/// needing `bands` bands: about [`BLOCK_BYTES`] of input per block, at least
-/// [`BLOCKS_PER_THREAD`] blocks per thread, at least 16 lines.
+/// needing `bands` bands: about `BLOCK_BYTES` of input per block, at least
+/// `BLOCKS_PER_THREAD` blocks per thread, at least 16 lines.
 pub fn default_block_lines(width: usize, height: usize, bands: usize, threads: usize) -> usize {
     let by_memory = BLOCK_BYTES / (width.max(1) * bands.max(1) * 4);
     let by_balance = height.div_ceil(threads.max(1) * BLOCKS_PER_THREAD);
