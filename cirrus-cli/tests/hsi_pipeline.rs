@@ -255,6 +255,12 @@ fn the_chain_activates_two_scenes_into_products_and_a_truncated_scene_is_invalid
             "{method}: {detect:#}"
         );
     }
+    // The int16 scene is L1 radiance: activation says so, and detection builds its oil
+    // target as radiance, not reflectance.
+    assert_eq!(
+        detect["properties"]["cirrus:detection"]["data"], "radiance",
+        "{detect:#}"
+    );
 }
 
 #[test]

@@ -108,14 +108,16 @@ impl Sensor {
 
     /// The L1 radiance gain of every band: stored value = radiance (µW/(cm²·sr·nm)) × gain.
     /// AVIRIS-Classic: 300 for spectrometers A and B, 600 for C, 1200 for D. AVIRIS-NG L1
-    /// radiance is float32, so its gains are 1.
+    /// radiance is float32 and has no gains; for an int16 NG scene (which the synthesiser can
+    /// write) we use 1000 on every band, so that SWIR radiance (below 1) keeps three digits
+    /// instead of rounding to 0 or 1.
     pub fn gains(&self) -> Vec<f64> {
         match self {
             Sensor::AvirisClassic => CLASSIC
                 .iter()
                 .flat_map(|s| std::iter::repeat_n(s.gain, s.last - s.first + 1))
                 .collect(),
-            Sensor::AvirisNg => vec![1.0; 425],
+            Sensor::AvirisNg => vec![1000.0; 425],
         }
     }
 

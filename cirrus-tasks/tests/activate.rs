@@ -203,6 +203,9 @@ async fn band_metadata_gains_and_fill_are_right() {
     let scene = scene(dir.path(), SynthDtype::Int16, Interleave::Bip, 0.0);
     let header = Header::read(&scene.header).unwrap();
     let item = activate(dir.path(), &scene).await;
+    // Stored with gains: L1 radiance, which processors must know.
+    assert_eq!(item["assets"]["cog"]["roles"], json!(["data", "radiance"]));
+    assert_eq!(item["properties"]["processing:level"], "L1B");
     let eo = item["assets"]["cog"]["eo:bands"].as_array().unwrap();
     let centres = header.wavelengths_nm().unwrap();
     let widths = header.fwhm_nm().unwrap();

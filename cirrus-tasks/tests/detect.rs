@@ -311,8 +311,7 @@ async fn the_matched_filter_finds_planted_oil() {
 #[tokio::test]
 async fn the_methane_matched_filter_finds_the_plume() {
     let dir = tempfile::tempdir().unwrap();
-    // AVIRIS-Classic L1: int16 radiance with gains 300/600/1200 (AVIRIS-NG's synthetic int16
-    // has gain 1, which quantises its SWIR radiance, ~0.4 µW/(cm²·sr·nm), to 0 or 1).
+    // AVIRIS-Classic L1: int16 radiance with gains 300/600/1200.
     let mut opts = options(Sensor::AvirisClassic, (64, 160), SynthDtype::Int16);
     opts.target = Some(Target::Methane);
     let scene = write(&opts, &dir.path().join("scene"));

@@ -102,6 +102,10 @@ pub struct Products<'a> {
     pub cog: String,
     /// The preview's href.
     pub preview: String,
+    /// Whether the pixels are at-sensor radiance (an L1 scene stored with gains) rather than
+    /// reflectance: recorded as the COG's role and `processing:level`, so that processors
+    /// (the detection targets) know what they read.
+    pub radiance: bool,
 }
 
 /// Completes `item` (from [`skeleton`]) with the geometry, projection, hsi and asset
@@ -149,6 +153,9 @@ pub fn complete(item: &mut Feature, products: &Products<'_>) -> Result<()> {
         properties.insert("proj:bbox".into(), json!(grid.bounds()));
         properties.insert("hsi:wavelength_min".into(), json!(um(min_nm)));
         properties.insert("hsi:wavelength_max".into(), json!(um(max_nm)));
+        if products.radiance && !properties.contains_key("processing:level") {
+            properties.insert("processing:level".into(), json!("L1B"));
+        }
     }
     if let Some(Value::Object(assets)) = map.get_mut("assets") {
         assets.insert(
@@ -157,7 +164,7 @@ pub fn complete(item: &mut Feature, products: &Products<'_>) -> Result<()> {
                 "href": products.cog,
                 "type": COG_MEDIA_TYPE,
                 "title": "Activated scene: north-up, gains and fill applied (float32, nodata -9999)",
-                "roles": ["data"],
+                "roles": ["data", if products.radiance { "radiance" } else { "reflectance" }],
                 "eo:bands": products.bands.to_eo(),
                 "raster:bands": raster_bands,
             }),

@@ -214,6 +214,7 @@ impl Activate {
                 stats: &stats,
                 cog,
                 preview,
+                radiance: scene.radiometry.gains.is_some(),
             },
         )?;
         let recorded = serde_json::to_value(params).unwrap_or_default();
