@@ -2,9 +2,11 @@
 //! resolves to a band: the nearest good band centre, never a position (AVIRIS band centres
 //! are not monotonic at the spectrometer seams).
 
+use crate::envi::Header;
 use crate::error::{Error, Result};
 use cirrus_core::payload::Feature;
 use serde_json::{Map, Value, json};
+use std::path::Path;
 
 /// One band, in raster band order.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +92,48 @@ impl Bands {
             return Err(Error::item(item.id(), "eo:bands is empty"));
         }
         Ok(Bands(bands))
+    }
+
+    /// The bands an ENVI header (read from `path`) describes: `wavelength` (required; the
+    /// error says the band centres are unknown without it), `fwhm`, `bbl` and `band names`.
+    pub fn from_header(header: &Header, path: &Path) -> Result<Bands> {
+        let centres = header.wavelengths_nm().ok_or_else(|| {
+            Error::envi(
+                path,
+                "no `wavelength` list: the band wavelengths are unknown",
+            )
+        })?;
+        if centres.len() != header.bands {
+            return Err(Error::envi(
+                path,
+                format!(
+                    "wavelength has {} values for {} bands",
+                    centres.len(),
+                    header.bands
+                ),
+            ));
+        }
+        let fwhm = header.fwhm_nm();
+        let names = header
+            .band_names
+            .as_ref()
+            .filter(|n| n.len() == header.bands);
+        Ok(Bands(
+            centres
+                .iter()
+                .enumerate()
+                .map(|(i, centre)| Band {
+                    name: names.map_or_else(|| format!("B{:03}", i + 1), |n| n[i].clone()),
+                    center_nm: *centre,
+                    fwhm_nm: fwhm.as_ref().and_then(|f| f.get(i).copied()),
+                    good: header
+                        .bbl
+                        .as_ref()
+                        .and_then(|bbl| bbl.get(i))
+                        .is_none_or(|flag| *flag != 0.0),
+                })
+                .collect(),
+        ))
     }
 
     /// The `eo:bands` array, in band order.

@@ -6,7 +6,7 @@ use super::warp::Radiometry;
 use crate::envi::{self, DataType, Header};
 use crate::error::{Error, Result};
 use crate::io::{absolute_href, asset_href, fetch, try_fetch};
-use crate::spectral::{Band, Bands};
+use crate::spectral::Bands;
 use cirrus_core::payload::Feature;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -177,23 +177,7 @@ pub fn validate(image: &Path, header_path: &Path) -> Result<Scene> {
             "no map info: the scene is not georeferenced",
         ));
     }
-    let widths = header.fwhm_nm();
-    let names = header
-        .band_names
-        .as_ref()
-        .filter(|n| n.len() == header.bands);
-    let bands = Bands(
-        centres
-            .iter()
-            .enumerate()
-            .map(|(i, centre)| Band {
-                name: names.map_or_else(|| format!("B{:03}", i + 1), |n| n[i].clone()),
-                center_nm: *centre,
-                fwhm_nm: widths.as_ref().map(|w| w[i]),
-                good: header.bbl.as_ref().is_none_or(|bbl| bbl[i] != 0.0),
-            })
-            .collect(),
-    );
+    let bands = Bands::from_header(&header, header_path)?;
     let gains = match header.data_type {
         DataType::F32 | DataType::F64 => None,
         _ => header.data_gain_values.clone(),

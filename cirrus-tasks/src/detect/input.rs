@@ -5,7 +5,7 @@ use super::scene::Scene;
 use crate::envi::{self, Header};
 use crate::error::{Error, Result};
 use crate::io::{asset_href, fetch, try_fetch};
-use crate::spectral::{Band, Bands};
+use crate::spectral::Bands;
 use cirrus_core::payload::Feature;
 use gdal::Dataset;
 use serde_json::Value;
@@ -110,7 +110,7 @@ pub async fn fetch_source(item: &Feature, key: &str, scratch: &Path) -> Result<S
         || item.as_value().pointer("/properties/eo:bands").is_some();
     let bands = match (&header, has_eo) {
         (_, true) => Bands::from_item(item, key)?,
-        (Some(header), false) => bands_of_header(header, &path)?,
+        (Some(header), false) => Bands::from_header(header, &path)?,
         (None, false) => {
             return Err(Error::item(
                 item.id(),
@@ -158,47 +158,6 @@ fn header_hrefs(href: &str) -> Vec<String> {
     }
     out.push(format!("{href}.hdr"));
     out
-}
-
-/// The bands an ENVI header describes: `wavelength` (required), `fwhm`, `bbl`.
-fn bands_of_header(header: &Header, image: &Path) -> Result<Bands> {
-    let centres = header.wavelengths_nm().ok_or_else(|| {
-        Error::envi(
-            image,
-            "the header has no wavelength list: the band wavelengths are unknown",
-        )
-    })?;
-    if centres.len() != header.bands {
-        return Err(Error::envi(
-            image,
-            format!(
-                "the header lists {} wavelengths for {} bands",
-                centres.len(),
-                header.bands
-            ),
-        ));
-    }
-    let fwhm = header.fwhm_nm();
-    Ok(Bands(
-        centres
-            .iter()
-            .enumerate()
-            .map(|(i, centre)| Band {
-                name: header
-                    .band_names
-                    .as_ref()
-                    .and_then(|names| names.get(i).cloned())
-                    .unwrap_or_else(|| format!("B{:03}", i + 1)),
-                center_nm: *centre,
-                fwhm_nm: fwhm.as_ref().and_then(|f| f.get(i).copied()),
-                good: header
-                    .bbl
-                    .as_ref()
-                    .and_then(|bbl| bbl.get(i))
-                    .is_none_or(|flag| *flag != 0.0),
-            })
-            .collect(),
-    ))
 }
 
 /// The scene reader of `source` over the bands `used` (0-based), with `dataset` opened on

@@ -16,7 +16,7 @@ use crate::envi::{self, Header};
 use crate::error::{Error, Result};
 use crate::io::{self, Outputs, Workdir};
 use crate::raster;
-use crate::spectral::{Band, Bands};
+use crate::spectral::Bands;
 use async_trait::async_trait;
 use cirrus_core::payload::{Feature, ProcessPayload};
 use cirrus_core::task::{Task, TaskContext, TaskError};
@@ -97,7 +97,7 @@ impl HsiIndex {
         let bands = if has_eo_bands(input, &key) {
             Bands::from_item(input, &key)?
         } else if let Some((path, header)) = &header {
-            bands_from_header(path, header)?
+            Bands::from_header(header, path)?
         } else {
             return Err(Error::item(
                 input.id(),
@@ -261,43 +261,6 @@ fn has_eo_bands(input: &Feature, key: &str) -> bool {
             .get("assets")
             .and_then(|assets| assets.get(key))
             .is_some_and(|asset| asset.get("eo:bands").is_some())
-}
-
-/// The bands of a raw ENVI scene, from its header's wavelengths, FWHM, bbl and names.
-fn bands_from_header(path: &Path, header: &Header) -> Result<Bands> {
-    let centres = header.wavelengths_nm().ok_or_else(|| {
-        Error::envi(
-            path,
-            "no `wavelength` list: the band wavelengths are unknown",
-        )
-    })?;
-    if centres.len() != header.bands {
-        return Err(Error::envi(
-            path,
-            format!("{} wavelengths for {} bands", centres.len(), header.bands),
-        ));
-    }
-    let fwhm = header.fwhm_nm();
-    Ok(Bands(
-        centres
-            .iter()
-            .enumerate()
-            .map(|(i, centre)| Band {
-                name: header
-                    .band_names
-                    .as_ref()
-                    .and_then(|names| names.get(i).cloned())
-                    .unwrap_or_else(|| format!("B{:03}", i + 1)),
-                center_nm: *centre,
-                fwhm_nm: fwhm.as_ref().and_then(|f| f.get(i).copied()),
-                good: header
-                    .bbl
-                    .as_ref()
-                    .and_then(|bbl| bbl.get(i))
-                    .is_none_or(|flag| *flag != 0.0),
-            })
-            .collect(),
-    ))
 }
 
 /// Downloads the ENVI header next to a remote image (`x.img` → `x.hdr`, else `x.img.hdr`),
