@@ -3,6 +3,10 @@
 
 #![cfg(feature = "gdal")]
 
+mod common;
+
+use common::python as python_program;
+
 use cirrus_core::payload::{Feature, ProcessPayload};
 use cirrus_core::store::Store;
 use cirrus_core::task::{ErrorClass, Task, TaskContext, TaskError};
@@ -17,8 +21,6 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
-/// Debian's Python, which has GDAL's bindings and numpy.
-const PYTHON: &str = "/usr/bin/python3";
 const VALIDATE_COG: &str =
     "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py";
 
@@ -74,7 +76,7 @@ async fn activate(dir: &Path, scene: &Synthesized) -> Value {
 }
 
 fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(PYTHON)
+    let out = Command::new(python_program())
         .arg("-c")
         .arg(script)
         .args(args)
@@ -99,7 +101,7 @@ async fn a_rotated_scene_becomes_a_valid_north_up_cog_covering_its_corners() {
 
     // GDAL's own validator.
     if Path::new(VALIDATE_COG).exists() {
-        let out = Command::new(PYTHON)
+        let out = Command::new(python_program())
             .args([VALIDATE_COG, &cog])
             .output()
             .unwrap();

@@ -2,6 +2,8 @@
 //! implementation, detection of planted targets (ROC AUC from `truth.json`), the output item,
 //! and bad input.
 
+mod common;
+
 use cirrus_core::payload::ProcessPayload;
 use cirrus_core::store::Store;
 use cirrus_core::task::{ErrorClass, Task, TaskContext, TaskError};
@@ -11,6 +13,7 @@ use cirrus_tasks::envi::{Header, Interleave};
 use cirrus_tasks::library::{self, Material};
 use cirrus_tasks::sensor::Sensor;
 use cirrus_tasks::synth::{self, SynthDtype, SynthOptions, Synthesized, Target};
+use common::python;
 use gdal::Dataset;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -133,20 +136,6 @@ fn auc(width: usize, scores: &[f32], positives: &[(usize, usize)]) -> f64 {
         "{n_pos} positives, {n_neg} negatives"
     );
     (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
-}
-
-/// A Python 3 with numpy and osgeo.gdal: Debian's (`/usr/bin/python3`) first.
-fn python() -> &'static str {
-    for candidate in ["/usr/bin/python3", "python3"] {
-        let ok = Command::new(candidate)
-            .args(["-c", "import numpy, osgeo.gdal"])
-            .output()
-            .is_ok_and(|out| out.status.success());
-        if ok {
-            return candidate;
-        }
-    }
-    panic!("no python3 with numpy and osgeo.gdal (Debian: python3-numpy python3-gdal)");
 }
 
 /// Runs the numpy reference on `spec` and returns its report.

@@ -4,6 +4,10 @@
 
 #![cfg(feature = "gdal")]
 
+mod common;
+
+use common::python;
+
 use cirrus_core::payload::ProcessPayload;
 use cirrus_core::store::Store;
 use cirrus_core::task::ErrorClass;
@@ -123,20 +127,6 @@ fn reference(scene: &Synthesized, items: &[Value]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// A Python 3 with numpy and osgeo.gdal: Debian's (`/usr/bin/python3`) first, since a
-/// pyenv `python3` earlier on the PATH may lack them.
-fn python() -> &'static str {
-    ["/usr/bin/python3", "python3"]
-        .into_iter()
-        .find(|candidate| {
-            std::process::Command::new(candidate)
-                .args(["-c", "import numpy, osgeo.gdal"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("a python3 with numpy and osgeo.gdal (Debian: python3-numpy python3-gdal)")
 }
 
 fn read_array(path: &Path) -> Vec<f32> {
