@@ -39,15 +39,15 @@ use std::sync::Arc;
 
 /// Every built-in task, sharing `env`.
 pub fn builtin_tasks(env: &TaskEnv) -> Vec<Arc<dyn Task>> {
-    let mut tasks: Vec<Arc<dyn Task>> =
-        vec![Arc::new(generic::copy_assets::CopyAssets::new(env.clone()))];
+    let generic: Arc<dyn Task> = Arc::new(generic::copy_assets::CopyAssets::new(env.clone()));
     #[cfg(feature = "gdal")]
-    tasks.push(Arc::new(generic::preview::Preview::new(env.clone())));
-    #[cfg(feature = "gdal")]
-    tasks.push(Arc::new(index::HsiIndex::new(env.clone())));
-    #[cfg(feature = "gdal")]
-    tasks.push(Arc::new(activate::Activate::new(env.clone())));
-    #[cfg(feature = "gdal")]
-    tasks.push(Arc::new(detect::HsiDetect::new(env.clone())));
-    tasks
+    let raster: [Arc<dyn Task>; 4] = [
+        Arc::new(generic::preview::Preview::new(env.clone())),
+        Arc::new(index::HsiIndex::new(env.clone())),
+        Arc::new(activate::Activate::new(env.clone())),
+        Arc::new(detect::HsiDetect::new(env.clone())),
+    ];
+    #[cfg(not(feature = "gdal"))]
+    let raster: [Arc<dyn Task>; 0] = [];
+    std::iter::once(generic).chain(raster).collect()
 }
