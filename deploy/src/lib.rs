@@ -1,6 +1,7 @@
-//! The AWS side of Cirrus.
+//! The AWS side of Cirrus: stack generation, applying it, and the Lambda / Batch entry points.
 //!
-//! This crate will render the CloudFormation stack for a project, apply it through the AWS
-//! SDK, and provide the Lambda and Batch entry points.
-//!
-//! **Status:** empty. Nothing is deployable yet.
+//! One error type for the crate: [`Error`].
+
+pub mod error;
+
+pub use error::{Error, Result};
