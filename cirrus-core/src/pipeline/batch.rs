@@ -8,6 +8,7 @@ use crate::payload::{PayloadInput, ProcessPayload};
 use crate::process::{Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract};
 use crate::queue;
 use crate::state::{Change, Outcome, State, StateKey, StateRecord, Timestamp, Transition};
+use crate::store::PayloadBucket;
 use crate::{Error, Result};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -82,12 +83,15 @@ impl Pipeline {
         for (index, message) in batch.iter().enumerate() {
             for record in extract(&message.body) {
                 let payload = match record.outcome {
-                    Err(rejected) => Err(rejected),
-                    Ok(parsed) => self.resolve(parsed.value, &message.body).await,
+                    Err(rejected) => Err(Unresolved::Rejected(rejected)),
+                    Ok(parsed) => resolve(&self.inner.bucket, parsed.value, &message.body).await,
                 };
                 let (payload, key) = match payload {
                     Ok(resolved) => resolved,
-                    Err(rejected) => {
+                    // Locally, an unreadable reference is rejected like a missing one.
+                    Err(
+                        Unresolved::Rejected(rejected) | Unresolved::Unreachable { rejected, .. },
+                    ) => {
                         self.reject(&rejected, &rejected.raw, events).await?;
                         continue;
                     }
@@ -113,56 +117,6 @@ impl Pipeline {
             }
         }
         Ok(candidates)
-    }
-
-    /// The payload a record carries, fetched when it is a reference, with its `id` set, and
-    /// its state DB key.
-    async fn resolve(
-        &self,
-        input: PayloadInput,
-        raw: &str,
-    ) -> std::result::Result<(ProcessPayload, StateKey), Rejected> {
-        let not_a_payload = |reason: String, problems| Rejected {
-            rejection: Rejection::NotAProcessPayload,
-            reason,
-            problems,
-            raw: raw.to_string(),
-        };
-        let mut payload = match input {
-            PayloadInput::Payload(payload) => *payload,
-            PayloadInput::Reference(reference) => {
-                let value =
-                    self.inner.bucket.fetch(&reference.url).await.map_err(|e| {
-                        not_a_payload(format!("{}: {e}", reference.key), Vec::new())
-                    })?;
-                match ProcessPayload::from_value(value) {
-                    Ok(parsed) => parsed.value,
-                    Err(Error::InvalidPayload(problems)) => {
-                        let first = problems.first().map(ToString::to_string);
-                        return Err(not_a_payload(
-                            format!(
-                                "{} {}: not a process payload: {}",
-                                reference.key,
-                                reference.url,
-                                first.unwrap_or_default()
-                            ),
-                            problems,
-                        ));
-                    }
-                    Err(e) => {
-                        return Err(not_a_payload(
-                            format!("{} {}: {e}", reference.key, reference.url),
-                            Vec::new(),
-                        ));
-                    }
-                }
-            }
-        };
-        let key = payload
-            .set_id()
-            .and_then(StateKey::parse)
-            .map_err(|e| not_a_payload(format!("id: {e}"), Vec::new()))?;
-        Ok((payload, key))
     }
 
     /// Claims the candidates (one state DB transaction), following cirrus-geo's rules:
@@ -432,6 +386,84 @@ impl Pipeline {
     }
 }
 
+/// Why [`resolve`] found no payload in a record.
+#[derive(Debug)]
+pub enum Unresolved {
+    /// The record is not a process payload: the reference is missing or holds something
+    /// else, or the ID cannot be computed. Retrying cannot help.
+    Rejected(Rejected),
+    /// The reference could not be read because its store failed (not because it is
+    /// missing): `rejected` is what to report if the record is given up on, `error` the
+    /// store's error. Retrying may help.
+    Unreachable {
+        /// The record, rejected as not a process payload.
+        rejected: Rejected,
+        /// The store's error.
+        error: Error,
+    },
+}
+
+/// The payload a record carries, fetched from `bucket`'s store when it is a reference,
+/// with its `id` set, and its state DB key. `raw` is the record's raw text, kept in a
+/// rejection.
+pub async fn resolve(
+    bucket: &PayloadBucket,
+    input: PayloadInput,
+    raw: &str,
+) -> std::result::Result<(ProcessPayload, StateKey), Unresolved> {
+    let not_a_payload = |reason: String, problems| Rejected {
+        rejection: Rejection::NotAProcessPayload,
+        reason,
+        problems,
+        raw: raw.to_string(),
+    };
+    let mut payload = match input {
+        PayloadInput::Payload(payload) => *payload,
+        PayloadInput::Reference(reference) => {
+            let value = bucket.fetch(&reference.url).await.map_err(|e| {
+                let rejected = not_a_payload(format!("{}: {e}", reference.key), Vec::new());
+                if store_failed(&e) {
+                    Unresolved::Unreachable { rejected, error: e }
+                } else {
+                    Unresolved::Rejected(rejected)
+                }
+            })?;
+            match ProcessPayload::from_value(value) {
+                Ok(parsed) => parsed.value,
+                Err(Error::InvalidPayload(problems)) => {
+                    let first = problems.first().map(ToString::to_string);
+                    return Err(Unresolved::Rejected(not_a_payload(
+                        format!(
+                            "{} {}: not a process payload: {}",
+                            reference.key,
+                            reference.url,
+                            first.unwrap_or_default()
+                        ),
+                        problems,
+                    )));
+                }
+                Err(e) => {
+                    return Err(Unresolved::Rejected(not_a_payload(
+                        format!("{} {}: {e}", reference.key, reference.url),
+                        Vec::new(),
+                    )));
+                }
+            }
+        }
+    };
+    let key = payload
+        .set_id()
+        .and_then(StateKey::parse)
+        .map_err(|e| Unresolved::Rejected(not_a_payload(format!("id: {e}"), Vec::new())))?;
+    Ok((payload, key))
+}
+
+/// Whether `error` is a store's failure to answer (a read that failed), rather than a bad
+/// URL, a missing object or an object that is not JSON.
+fn store_failed(error: &Error) -> bool {
+    matches!(error, Error::Store { source: Some(source), .. } if source.downcast_ref::<object_store::Error>().is_some())
+}
+
 /// The lease a payload of the batch gets: until its message would come back.
 fn lease_left(until: Instant) -> Duration {
     let left = until.saturating_duration_since(Instant::now());
@@ -456,14 +488,22 @@ fn job(candidate: Candidate, execution: String, resumed: bool, claimed_only: boo
     }
 }
 
-/// What `process` does with a payload, given its record.
-enum Decision {
+/// What `process` does with a payload, given its record (cirrus-geo's skip and rerun
+/// rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Claim it for a new execution: no record, FAILED or ABORTED, or SUCCEEDED or INVALID
+    /// with `replace`.
     Claim,
+    /// Skip it with this `ALREADY_*` event: SUCCEEDED or INVALID without `replace`.
     Skip(WorkflowEventType),
+    /// CLAIMED or PROCESSING: someone runs it, or did and stopped. Never claimed again; the
+    /// caller decides whether its recorded execution may be resumed.
     TakeOver,
 }
 
-fn decide(record: Option<&StateRecord>, replace: bool) -> Decision {
+/// What `process` does with a payload whose record is `record`.
+pub fn decide(record: Option<&StateRecord>, replace: bool) -> Decision {
     let Some(record) = record else {
         return Decision::Claim;
     };

@@ -10,6 +10,7 @@ use crate::Result;
 use crate::payload::ProcessPayload;
 use crate::process::{Message, MessageSink, WorkflowEvent, WorkflowEventType};
 use crate::state::{Change, Outcome, StateKey, Timestamp, Transition};
+use crate::store::{ItemPublisher, PayloadBucket};
 use crate::workflow::Status;
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -17,16 +18,45 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 /// How an execution ended, as `update-state` sees it.
-#[derive(Debug)]
-pub(super) enum Ending {
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
     /// SUCCEEDED with this output.
     Succeeded(Value),
     /// FAILED (`timed_out`: the state machine's own timeout) with `"{Error}: {Cause}"`.
-    Failed { error: String, timed_out: bool },
+    Failed {
+        /// `"{Error}: {Cause}"`.
+        error: String,
+        /// The execution timed out.
+        timed_out: bool,
+    },
     /// A task raised `InvalidInput`.
     Invalid(String),
     /// Cancelled by a shutdown.
     Aborted,
+}
+
+impl Ending {
+    /// The end of a failed (or, with `timed_out`, timed-out) execution whose error is
+    /// `error` with `cause`, by cirrus-geo's rules: a timeout is FAILED with
+    /// `TimedOutError`; an error named `InvalidInput` (also qualified, as
+    /// `stactask.exceptions.InvalidInput`) is INVALID; anything else is FAILED, each with
+    /// `"{Error}: {Cause}"`.
+    pub fn from_failure(error: &str, cause: Option<&str>, timed_out: bool) -> Ending {
+        let name = if timed_out { "TimedOutError" } else { error };
+        let message = format!("{name}: {}", cause.unwrap_or_default());
+        let invalid = name == INVALID_INPUT
+            || name
+                .strip_suffix(INVALID_INPUT)
+                .is_some_and(|module| module.ends_with('.'));
+        if invalid && !timed_out {
+            Ending::Invalid(message)
+        } else {
+            Ending::Failed {
+                error: message,
+                timed_out,
+            }
+        }
+    }
 }
 
 /// The error name that makes a payload INVALID.
@@ -55,21 +85,11 @@ impl Pipeline {
             Status::Succeeded => Ending::Succeeded(execution.output.unwrap_or(Value::Null)),
             Status::Failed | Status::TimedOut => {
                 let timed_out = execution.status == Status::TimedOut;
-                let (name, cause) = match &execution.failure {
-                    Some(failure) => (failure.error.clone(), failure.cause.clone()),
-                    None => ("States.Runtime".to_string(), None),
-                };
-                // cirrus-geo: a timed-out execution is FAILED with `TimedOutError`.
-                let name = if timed_out {
-                    "TimedOutError".to_string()
-                } else {
-                    name
-                };
-                let error = format!("{name}: {}", cause.unwrap_or_default());
-                if name == INVALID_INPUT {
-                    Ending::Invalid(error)
-                } else {
-                    Ending::Failed { error, timed_out }
+                match &execution.failure {
+                    Some(failure) => {
+                        Ending::from_failure(&failure.error, failure.cause.as_deref(), timed_out)
+                    }
+                    None => Ending::from_failure("States.Runtime", None, timed_out),
                 }
             }
         }
@@ -97,14 +117,14 @@ impl Pipeline {
             match ending {
                 Ending::Succeeded(output) => match self.prepare(job, output).await {
                     Ok(success) => Ok(Done::Succeeded(success)),
-                    Err(Failure::Payload(error)) => {
+                    Err(OutputFailure::Payload(error)) => {
                         tracing::warn!(payload_id = %job.key, %error, "the output cannot be published");
                         Ok(Done::Ended(Ending::Failed {
                             error,
                             timed_out: false,
                         }))
                     }
-                    Err(Failure::Infrastructure(e)) => Err(e),
+                    Err(OutputFailure::Infrastructure(e)) => Err(e),
                 },
                 other => Ok(Done::Ended(other)),
             }
@@ -217,78 +237,26 @@ impl Pipeline {
         event
     }
 
-    /// Archives the output, writes its items and prepares the chain successors; nothing is
-    /// recorded or published to a log yet.
-    async fn prepare(&self, job: &Job, output: Value) -> std::result::Result<Success, Failure> {
-        let key = &job.key;
-        let execution = job.execution.as_str();
-        let output =
-            self.inner.bucket.resolve(output).await.map_err(|e| {
-                Failure::Payload(format!("InvalidOutput: the output reference: {e}"))
-            })?;
-        let payload = ProcessPayload::from_value(output.clone())
-            .map_err(|e| {
-                Failure::Payload(format!(
-                    "InvalidOutput: the workflow's output is not a process payload: {e}"
-                ))
-            })?
-            .value;
-        let next = payload
-            .next_payloads()
-            .map_err(|e| Failure::Payload(format!("ChainError: {e}")))?;
-        let output_url = self
-            .inner
-            .bucket
-            .put_output(key.as_str(), execution, &output)
-            .await?;
-        let mut successors = Vec::with_capacity(next.len());
-        for payload in &next {
-            let value = self.inner.bucket.maybe_offload(&payload.to_value()).await?;
-            successors.push(value.to_string());
-        }
-        if !writes_items(&payload) {
-            // No `path_template` anywhere: nothing is written to the data store, and the
-            // items are published (to the log and the sinks) as the workflow output them,
-            // as cirrus-geo's update-state publishes them to SNS.
-            let messages = payload
-                .features
-                .iter()
-                .map(|item| {
-                    Message::item(Value::Object(item.as_map().clone()))
-                        .with_origin(key.as_str(), execution)
-                })
-                .collect();
-            return Ok(Success {
-                output_url,
-                urls: Vec::new(),
-                messages,
-                successors,
-            });
-        }
-        let published = self
-            .inner
-            .publisher
-            .publish(&payload, Timestamp::now())
-            .await
-            .map_err(|e| match e {
-                crate::Error::Store { .. } => Failure::Infrastructure(e),
-                other => Failure::Payload(format!("PublishError: {other}")),
-            })?;
-        Ok(Success {
-            output_url,
-            urls: published.iter().map(|item| item.url.clone()).collect(),
-            messages: published
-                .into_iter()
-                .map(|item| Message::item(item.item).with_origin(key.as_str(), execution))
-                .collect(),
-            successors,
-        })
+    /// [`prepare_output`] on this pipeline's bucket and publisher.
+    async fn prepare(
+        &self,
+        job: &Job,
+        output: Value,
+    ) -> std::result::Result<PreparedOutput, OutputFailure> {
+        prepare_output(
+            &self.inner.bucket,
+            &self.inner.publisher,
+            &job.key,
+            &job.execution,
+            output,
+        )
+        .await
     }
 
     /// Appends the batch's items to the publish log (once each per execution, even after a
     /// take-over) and sends them to the other item sinks.
     async fn publish_items(&self, jobs: &[Arc<Job>], done: &[Done]) -> Result<()> {
-        let succeeded: Vec<(&Job, &Success)> = jobs
+        let succeeded: Vec<(&Job, &PreparedOutput)> = jobs
             .iter()
             .zip(done)
             .filter_map(|(job, done)| match done {
@@ -333,6 +301,79 @@ impl Pipeline {
     }
 }
 
+/// `update-state`'s work on a successful execution's output, before anything is recorded:
+/// resolves the output (a `{"url"}` reference is fetched) and checks it is a process
+/// payload, archives it as `executions/<payload_id>/<execution>/output.json` in `bucket`,
+/// writes its items under their `path_template` with `publisher` (when any item has one),
+/// and builds the chain successors' message bodies (offloaded to `tmp/oversized/` when too
+/// large). The item messages carry `key` and `execution` as their origin.
+///
+/// A [`OutputFailure::Payload`] is the output's fault (the payload is FAILED with it); a
+/// [`OutputFailure::Infrastructure`] is a store's.
+pub async fn prepare_output(
+    bucket: &PayloadBucket,
+    publisher: &ItemPublisher,
+    key: &StateKey,
+    execution: &str,
+    output: Value,
+) -> std::result::Result<PreparedOutput, OutputFailure> {
+    let output = bucket
+        .resolve(output)
+        .await
+        .map_err(|e| OutputFailure::Payload(format!("InvalidOutput: the output reference: {e}")))?;
+    let payload = ProcessPayload::from_value(output.clone())
+        .map_err(|e| {
+            OutputFailure::Payload(format!(
+                "InvalidOutput: the workflow's output is not a process payload: {e}"
+            ))
+        })?
+        .value;
+    let next = payload
+        .next_payloads()
+        .map_err(|e| OutputFailure::Payload(format!("ChainError: {e}")))?;
+    let output_url = bucket.put_output(key.as_str(), execution, &output).await?;
+    let mut successors = Vec::with_capacity(next.len());
+    for payload in &next {
+        let value = bucket.maybe_offload(&payload.to_value()).await?;
+        successors.push(value.to_string());
+    }
+    if !writes_items(&payload) {
+        // No `path_template` anywhere: nothing is written to the data store, and the
+        // items are published (to the log and the sinks) as the workflow output them,
+        // as cirrus-geo's update-state publishes them to SNS.
+        let messages = payload
+            .features
+            .iter()
+            .map(|item| {
+                Message::item(Value::Object(item.as_map().clone()))
+                    .with_origin(key.as_str(), execution)
+            })
+            .collect();
+        return Ok(PreparedOutput {
+            output_url,
+            urls: Vec::new(),
+            messages,
+            successors,
+        });
+    }
+    let published = publisher
+        .publish(&payload, Timestamp::now())
+        .await
+        .map_err(|e| match e {
+            crate::Error::Store { .. } => OutputFailure::Infrastructure(e),
+            other => OutputFailure::Payload(format!("PublishError: {other}")),
+        })?;
+    Ok(PreparedOutput {
+        output_url,
+        urls: published.iter().map(|item| item.url.clone()).collect(),
+        messages: published
+            .into_iter()
+            .map(|item| Message::item(item.item).with_origin(key.as_str(), execution))
+            .collect(),
+        successors,
+    })
+}
+
 /// An item message's `(execution, item ID)`, as [`items_published_by`] reports them.
 fn published_key(message: &Message) -> (String, String) {
     let execution = message.origin.as_ref().map(|o| o.execution.clone());
@@ -359,24 +400,27 @@ fn writes_items(payload: &ProcessPayload) -> bool {
 /// A job after its execution, ready for `update-state`.
 enum Done {
     /// Succeeded, with its output archived and its items written.
-    Succeeded(Success),
+    Succeeded(PreparedOutput),
     /// Any other end (a success whose output could not be published becomes FAILED).
     Ended(Ending),
 }
 
-/// A success, prepared.
-struct Success {
-    output_url: String,
+/// A success, prepared by [`prepare_output`].
+#[derive(Debug, Clone)]
+pub struct PreparedOutput {
+    /// Where the output was archived.
+    pub output_url: String,
     /// The published item URLs: the record's outputs.
-    urls: Vec<String>,
+    pub urls: Vec<String>,
     /// The item messages, with their origin.
-    messages: Vec<Message>,
+    pub messages: Vec<Message>,
     /// The chain successors' message bodies.
-    successors: Vec<String>,
+    pub successors: Vec<String>,
 }
 
 /// Why a successful execution could not be recorded as such.
-enum Failure {
+#[derive(Debug)]
+pub enum OutputFailure {
     /// The payload's fault (an output that is not a payload, an item without a
     /// `path_template`, a bad `chain_filter`): the payload is FAILED with this error.
     Payload(String),
@@ -385,8 +429,36 @@ enum Failure {
     Infrastructure(crate::Error),
 }
 
-impl From<crate::Error> for Failure {
-    fn from(e: crate::Error) -> Failure {
-        Failure::Infrastructure(e)
+impl From<crate::Error> for OutputFailure {
+    fn from(e: crate::Error) -> OutputFailure {
+        OutputFailure::Infrastructure(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ending;
+
+    #[test]
+    fn failures_are_classified_as_cirrus_geo_does() {
+        assert_eq!(
+            Ending::from_failure("InvalidInput", Some("no band"), false),
+            Ending::Invalid("InvalidInput: no band".into())
+        );
+        assert_eq!(
+            Ending::from_failure("stactask.exceptions.InvalidInput", Some("x"), false),
+            Ending::Invalid("stactask.exceptions.InvalidInput: x".into())
+        );
+        assert!(matches!(
+            Ending::from_failure("NotInvalidInput", None, false),
+            Ending::Failed { timed_out: false, .. }
+        ));
+        assert_eq!(
+            Ending::from_failure("States.Timeout", Some("late"), true),
+            Ending::Failed {
+                error: "TimedOutError: late".into(),
+                timed_out: true
+            }
+        );
     }
 }

@@ -65,11 +65,13 @@ mod submit;
 mod worker;
 mod workflows;
 
+pub use batch::{Decision, Unresolved, decide, resolve};
+pub use finish::{Ending, OutputFailure, PreparedOutput, prepare_output};
 pub use name::execution_name;
 pub use publish_log::items_published_by;
 pub use shutdown::Shutdown;
 pub use stats::{Stats, StatsSnapshot};
-pub use submit::Submitted;
+pub use submit::{Submitted, Submitter};
 pub use worker::{BATCHES_PER_WORKER, RunOptions};
 pub use workflows::Workflows;
 
