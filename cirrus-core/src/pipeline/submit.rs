@@ -1,12 +1,18 @@
 //! Putting payloads on the process queue (`cirrus process`).
 
 use super::Pipeline;
-use super::stats::Counter;
+use super::stats::{Counter, Stats};
 use crate::Result;
 use crate::payload::{Parsed, PayloadInput, size::must_travel_as_url};
-use crate::process::{Envelope, Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract};
+use crate::process::{
+    Envelope, Message, MessageSink, Rejected, Rejection, WorkflowEvent, WorkflowEventType,
+    extract,
+};
+use crate::queue::Queue;
 use crate::state::{StateKey, Timestamp};
+use crate::store::PayloadBucket;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What [`Pipeline::submit`] did with one message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +46,71 @@ pub enum Submitted {
 const SEND_CHUNK: usize = 500;
 
 impl Pipeline {
+    /// Puts messages on the process queue, one result per message, in order: see
+    /// [`Submitter::submit`].
+    pub async fn submit(&self, bodies: &[String]) -> Result<Vec<Submitted>> {
+        Submitter {
+            queue: self.inner.queue.clone(),
+            bucket: self.inner.bucket.clone(),
+            events: self.inner.events.clone(),
+            stats: Some(self.inner.stats.clone()),
+        }
+        .submit(bodies)
+        .await
+    }
+
+    /// A record that is not a usable payload: its raw text is kept under `tmp/invalid/`, and
+    /// its `RECORD_EXTRACT_FAILED` / `NOT_A_PROCESS_PAYLOAD` event, pointing there, is added
+    /// to `events`. Returns where the raw text is kept.
+    pub(super) async fn reject(
+        &self,
+        rejected: &Rejected,
+        raw: &str,
+        events: &mut Vec<WorkflowEvent>,
+    ) -> Result<String> {
+        let kept_at = keep_rejected(&self.inner.bucket, rejected, raw, events).await?;
+        self.inner.stats.add(Counter::Rejected, 1);
+        Ok(kept_at)
+    }
+}
+
+/// Puts messages on a process queue, as `cirrus process` does, on any [`Queue`] (the local
+/// SQLite queue, SQS) with any payload bucket: the submitting half of a [`Pipeline`], for
+/// callers that do not run one (the CLI against a deployment, feeders).
+#[derive(Clone)]
+pub struct Submitter {
+    queue: Arc<dyn Queue>,
+    bucket: PayloadBucket,
+    events: Vec<Arc<dyn MessageSink>>,
+    stats: Option<Arc<Stats>>,
+}
+
+impl std::fmt::Debug for Submitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter")
+            .field("bucket", &self.bucket.url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Submitter {
+    /// A submitter sending to `queue`, offloading oversized payloads to and keeping rejected
+    /// messages in `bucket`.
+    pub fn new(queue: Arc<dyn Queue>, bucket: PayloadBucket) -> Submitter {
+        Submitter {
+            queue,
+            bucket,
+            events: Vec::new(),
+            stats: None,
+        }
+    }
+
+    /// Also sends the workflow events of rejected messages to `sink`.
+    pub fn event_sink(mut self, sink: Arc<dyn MessageSink>) -> Submitter {
+        self.events.push(sink);
+        self
+    }
+
     /// Puts messages on the process queue, one result per message, in order.
     ///
     /// Each message may be any shape `process` accepts (raw payload, `{"url"}`, SQS, SNS, SNS
@@ -84,7 +155,10 @@ impl Pipeline {
                 }
             }
             if let Some(rejected) = all_rejected(&records) {
-                let kept_at = self.reject(rejected, body, &mut events).await?;
+                let kept_at = keep_rejected(&self.bucket, rejected, body, &mut events).await?;
+                if let Some(stats) = &self.stats {
+                    stats.add(Counter::Rejected, 1);
+                }
                 results[i] = Some(Submitted::Rejected {
                     event_type: rejected.rejection.event_type(),
                     reason: rejected.reason.clone(),
@@ -93,7 +167,7 @@ impl Pipeline {
                 continue;
             }
             let offloaded_to = match oversized {
-                Some(value) => Some(self.inner.bucket.put_oversized(&value).await?),
+                Some(value) => Some(self.bucket.put_oversized(&value).await?),
                 None => None,
             };
             let body = match &offloaded_to {
@@ -102,10 +176,16 @@ impl Pipeline {
             };
             to_send.push((i, body, payload_ids, offloaded_to));
         }
-        self.emit(&events).await?;
+        if !events.is_empty() {
+            let messages: Vec<Message> = events.iter().map(WorkflowEvent::to_message).collect();
+            for sink in &self.events {
+                sink.publish(&messages).await?;
+                sink.flush().await?;
+            }
+        }
         for chunk in to_send.chunks(SEND_CHUNK) {
             let bodies: Vec<String> = chunk.iter().map(|(_, body, _, _)| body.clone()).collect();
-            let ids = self.inner.queue.send_batch(&bodies).await?;
+            let ids = self.queue.send_batch(&bodies).await?;
             for ((i, _, payload_ids, offloaded_to), message_id) in chunk.iter().zip(ids) {
                 results[*i] = Some(Submitted::Enqueued {
                     message_id,
@@ -119,22 +199,20 @@ impl Pipeline {
             .map(|r| r.expect("every message is either rejected or sent"))
             .collect())
     }
+}
 
-    /// A record that is not a usable payload: its raw text is kept under `tmp/invalid/`, and
-    /// its `RECORD_EXTRACT_FAILED` / `NOT_A_PROCESS_PAYLOAD` event, pointing there, is added
-    /// to `events`. Returns where the raw text is kept.
-    pub(super) async fn reject(
-        &self,
-        rejected: &Rejected,
-        raw: &str,
-        events: &mut Vec<WorkflowEvent>,
-    ) -> Result<String> {
-        let kept_at = self.inner.bucket.put_invalid(raw).await?;
-        tracing::warn!(reason = %rejected, %kept_at, "record rejected");
-        events.push(rejected.event(Timestamp::now()).with_input_url(&kept_at));
-        self.inner.stats.add(Counter::Rejected, 1);
-        Ok(kept_at)
-    }
+/// Keeps a rejected record's raw text under `tmp/invalid/` and adds its event, pointing there,
+/// to `events`. Returns where the raw text is kept.
+async fn keep_rejected(
+    bucket: &PayloadBucket,
+    rejected: &Rejected,
+    raw: &str,
+    events: &mut Vec<WorkflowEvent>,
+) -> Result<String> {
+    let kept_at = bucket.put_invalid(raw).await?;
+    tracing::warn!(reason = %rejected, %kept_at, "record rejected");
+    events.push(rejected.event(Timestamp::now()).with_input_url(&kept_at));
+    Ok(kept_at)
 }
 
 /// The first rejection, when every record is rejected.

@@ -1,0 +1,120 @@
+//! The AWS SDK configuration and the one place SDK errors become [`Error`]s.
+//!
+//! Region, credentials and endpoint come from the standard AWS environment (`AWS_REGION`,
+//! `AWS_PROFILE`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, …), so the same code talks to AWS
+//! or, in the tests, to a `moto_server` on 127.0.0.1.
+
+use crate::{Error, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// The service error codes that mean "these credentials are not accepted".
+const CREDENTIAL_CODES: [&str; 6] = [
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+];
+
+/// Loads the SDK configuration from the environment; `region` overrides `AWS_REGION`.
+///
+/// # Errors
+///
+/// [`Error::Config`] when no region is set anywhere.
+pub async fn sdk_config(region: Option<&str>) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(Error::config(
+            "AWS region",
+            "none is set: pass --region, set AWS_REGION, or use a profile with a region",
+        ));
+    }
+    Ok(config)
+}
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The AWS account ID.
+    pub account: String,
+    /// The caller's ARN.
+    pub arn: String,
+}
+
+/// Checks the credentials with one `sts:GetCallerIdentity` call.
+///
+/// # Errors
+///
+/// [`Error::Credentials`], one line with the fix, when they are missing or rejected.
+pub async fn identity(config: &SdkConfig) -> Result<Identity> {
+    let output = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| error("sts:GetCallerIdentity", e))?;
+    Ok(Identity {
+        account: output.account().unwrap_or_default().to_string(),
+        arn: output.arn().unwrap_or_default().to_string(),
+    })
+}
+
+/// An SDK error as an [`Error`] naming `operation` (`service:Operation`).
+///
+/// Missing credentials (no provider found any) and rejected ones (the service says the key is
+/// unknown, the signature is wrong or the token expired) become [`Error::Credentials`], one
+/// line that says what to set; anything else is [`Error::Aws`] with the service's message.
+pub fn error<E, R>(operation: &str, error: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = error.as_service_error().and_then(ProvideErrorMetadata::code)
+        && CREDENTIAL_CODES.contains(&code)
+    {
+        let message = error
+            .as_service_error()
+            .and_then(ProvideErrorMetadata::message)
+            .unwrap_or(code)
+            .to_string();
+        return credentials(operation, &message);
+    }
+    let detail = DisplayErrorContext(&error).to_string();
+    if let SdkError::DispatchFailure(_) = &error
+        && detail.contains("credentials")
+    {
+        return credentials(operation, "no credentials were found");
+    }
+    let message = match error.as_service_error() {
+        Some(service) => match (service.code(), service.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            _ => detail,
+        },
+        None => detail,
+    };
+    Error::Aws {
+        operation: operation.to_string(),
+        message,
+    }
+}
+
+/// The one-line credentials error.
+fn credentials(operation: &str, reason: &str) -> Error {
+    Error::Credentials(format!(
+        "AWS credentials are missing or invalid ({operation}: {reason}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    ))
+}
+
+/// The service error code of an SDK error, if the service answered.
+pub fn code<E, R>(error: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(ProvideErrorMetadata::code)
+}
