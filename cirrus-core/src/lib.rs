@@ -49,6 +49,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws")]
+mod aws;
 mod error;
 pub mod payload;
 pub mod pipeline;

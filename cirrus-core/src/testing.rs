@@ -138,6 +138,16 @@ impl MotoServer {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 
+    /// An SQS client for this server.
+    pub async fn sqs_client(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
+    }
+
+    /// An SNS client for this server.
+    pub async fn sns_client(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk_config().await)
+    }
+
     /// The environment variables that point an AWS SDK or CLI in another process (boto3, the
     /// `cirrus` binary) at this server: endpoint, region and dummy credentials.
     pub fn env(&self) -> Vec<(&'static str, String)> {

@@ -12,6 +12,7 @@
 //!   ([`NdjsonSink`]) or memory ([`MemorySink`]).
 //! - [`stac_api`]: [`StacApiSink`], items published to a STAC API's Transactions endpoint
 //!   (feature `stac-api`, on by default).
+//! - `sns`: `SnsSink`, messages published to an SNS topic (feature `aws`).
 //!
 //! ```
 //! use cirrus_core::process::{Envelope, extract};
@@ -31,6 +32,8 @@ pub mod conformance;
 pub mod event;
 pub mod message;
 pub mod sink;
+#[cfg(feature = "aws")]
+pub mod sns;
 #[cfg(feature = "stac-api")]
 pub mod stac_api;
 
@@ -38,5 +41,7 @@ pub use attributes::{Attribute, Attributes, DataType, item_attributes};
 pub use event::{WorkflowEvent, WorkflowEventType};
 pub use message::{Envelope, Record, Rejected, Rejection, extract, extract_bytes};
 pub use sink::{MemorySink, Message, MessageSink, NdjsonSink, Origin};
+#[cfg(feature = "aws")]
+pub use sns::SnsSink;
 #[cfg(feature = "stac-api")]
 pub use stac_api::StacApiSink;

@@ -1,6 +1,7 @@
 //! The process queue: payload messages waiting to be processed, with the semantics of SQS.
 //!
-//! [`Queue`] is the interface; [`sqlite::SqliteQueue`] is the embedded default.
+//! [`Queue`] is the interface; [`sqlite::SqliteQueue`] is the embedded default, and
+//! `sqs::SqsQueue` (feature `aws`) is SQS with its dead-letter queue.
 //!
 //! - **At-least-once.** A received message is hidden for its visibility timeout, not removed;
 //!   it is only gone once [`Queue::delete`] is called with its receipt. A receiver that dies
@@ -35,11 +36,15 @@
 
 mod clock;
 pub mod sqlite;
+#[cfg(feature = "aws")]
+pub mod sqs;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "aws")]
+pub use sqs::SqsQueue;
 
 /// The examples of `docs/queue.md`, run as doc tests.
 #[cfg(doctest)]

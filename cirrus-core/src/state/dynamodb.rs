@@ -67,7 +67,7 @@ use crate::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -631,22 +631,22 @@ fn gave_up(table: &str, operation: &str) -> Error {
 }
 
 /// An SDK error as [`Error::StateDb`], naming the table and the operation; a missing table
-/// says so plainly.
+/// and missing or refused credentials say so plainly (`crate::aws::describe`).
 fn sdk_error<E>(table: &str, operation: &str, error: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(&error).to_string();
-    let message = match error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-    {
-        Some("ResourceNotFoundException") => format!(
-            "{operation} on table {table}: the table does not exist (create it with `cirrus deploy`, or DynamoStateStore::create_tables): {detail}"
-        ),
-        _ => format!("{operation} on table {table}: {detail}"),
-    };
-    Error::state_db(BACKEND, message, error)
+    let missing = [(
+        "ResourceNotFoundException",
+        "the table does not exist (create it with `cirrus deploy`, or DynamoStateStore::create_tables)",
+    )];
+    let context = format!("{operation} on table {table}");
+    let (message, source) = crate::aws::describe(&context, error, &missing);
+    Error::StateDb {
+        backend: BACKEND,
+        message,
+        source,
+    }
 }
 
 #[async_trait]
