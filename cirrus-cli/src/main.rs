@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod project;
 mod state_db;
+mod target;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -5,7 +5,9 @@
 //! or, in the tests, to a `moto_server` on 127.0.0.1.
 
 use crate::{Error, Result};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
+
+pub use aws_config::SdkConfig;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// The service error codes that mean "these credentials are not accepted".

@@ -2,6 +2,9 @@
 
 pub mod completions;
 pub mod create;
+#[cfg(feature = "aws")]
+pub mod deploy;
+pub mod execution;
 pub mod hsi;
 pub mod init;
 pub mod payload;
@@ -48,6 +51,12 @@ pub enum Command {
     Task(task::Command),
     /// Run one payload through the pipeline and print its output (exit 10 failed, 11 timeout).
     RunWorkflow(run_workflow::Args),
+    /// Look at a deployment's Step Functions executions: status, input, output, history.
+    #[command(subcommand)]
+    Execution(execution::Command),
+    /// Render (--dry-run) or deploy the project as a CloudFormation stack on AWS.
+    #[cfg(feature = "aws")]
+    Deploy(deploy::Args),
     /// Hyperspectral helpers: synthetic AVIRIS scenes.
     #[command(subcommand)]
     Hsi(hsi::Command),
@@ -69,6 +78,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args, &cli.global),
         Command::Task(command) => task::run(command, &cli.global),
         Command::RunWorkflow(args) => run_workflow::run(args, &cli.global),
+        Command::Execution(command) => execution::run(command, &cli.global),
+        #[cfg(feature = "aws")]
+        Command::Deploy(args) => deploy::run(args, &cli.global),
         Command::Hsi(command) => hsi::run(command, &cli.global),
         Command::Completions(args) => completions::run(args),
     }

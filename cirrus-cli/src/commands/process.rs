@@ -14,6 +14,7 @@ use crate::input::read_text;
 use crate::local::{self, Purpose};
 use crate::output::Format;
 use crate::project::{Project, current_root};
+use crate::target::{Deployment, TargetArgs};
 use anyhow::Context;
 use cirrus_core::pipeline::Submitted;
 use std::io::{self, BufWriter, Write};
@@ -26,6 +27,9 @@ pub struct Args {
     /// A JSON or NDJSON file, or `-` for stdin (the default).
     #[arg(value_name = "PATH|-", default_value = "-")]
     input: PathBuf,
+    /// The local project's queue, or a deployment's SQS process queue.
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 /// How many messages are submitted at once.
@@ -33,8 +37,6 @@ const CHUNK: usize = 1000;
 
 /// Enqueues the messages and reports each.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let root = current_root()?;
-    let project = Project::load_root(&root)?;
     let (name, text) = read_text(&args.input)?;
     let messages = split(&text);
     if messages.is_empty() {
@@ -44,12 +46,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let local = runtime.block_on(local::open(&project, Purpose::Submit, Vec::new()))?;
+    let submitter = runtime.block_on(async {
+        match args.target.deployment() {
+            Some(deployment) => remote_submitter(&Deployment::find(deployment).await?),
+            None => {
+                let project = Project::load_root(&current_root()?)?;
+                let local = local::open(&project, Purpose::Submit, Vec::new()).await?;
+                Ok(Submit::Local(local.pipeline))
+            }
+        }
+    })?;
     let mut results = Vec::with_capacity(messages.len());
     let failed = runtime.block_on(async {
         for chunk in messages.chunks(CHUNK) {
             let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
-            results.extend(local.pipeline.submit(&bodies).await?);
+            results.extend(submitter.submit(&bodies).await?);
         }
         anyhow::Ok(())
     });
@@ -64,6 +75,49 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         )));
     }
     Ok(code)
+}
+
+/// Where `cirrus process` puts the messages.
+pub(crate) enum Submit {
+    /// The local project's pipeline.
+    Local(cirrus_core::pipeline::Pipeline),
+    /// A deployment's SQS process queue.
+    Remote(cirrus_core::pipeline::Submitter),
+}
+
+impl Submit {
+    pub(crate) async fn submit(&self, bodies: &[String]) -> cirrus_core::Result<Vec<Submitted>> {
+        match self {
+            Submit::Local(pipeline) => pipeline.submit(bodies).await,
+            Submit::Remote(submitter) => submitter.submit(bodies).await,
+        }
+    }
+}
+
+/// A submitter to the deployment's SQS process queue, offloading oversized payloads and
+/// keeping rejected messages in its payload bucket, with the workflow events of rejected ones
+/// on its workflow-event topic.
+#[cfg(feature = "aws")]
+pub(crate) fn remote_submitter(deployment: &Deployment) -> anyhow::Result<Submit> {
+    use cirrus_core::pipeline::Submitter;
+    use cirrus_core::process::sns::SnsSink;
+    use cirrus_core::queue::sqs::SqsQueue;
+    use std::sync::Arc;
+    let queue = SqsQueue::from_config(&deployment.sdk, deployment.var("CIRRUS_PROCESS_QUEUE_URL")?);
+    let mut submitter = Submitter::new(Arc::new(queue), deployment.payload_bucket()?);
+    if let Ok(topic) = deployment.var("CIRRUS_WORKFLOW_EVENT_TOPIC_ARN") {
+        submitter = submitter.event_sink(Arc::new(SnsSink::from_config(&deployment.sdk, topic)));
+    }
+    Ok(Submit::Remote(submitter))
+}
+
+/// Without the `aws` feature there is no deployment to submit to.
+#[cfg(not(feature = "aws"))]
+pub(crate) fn remote_submitter(deployment: &Deployment) -> anyhow::Result<Submit> {
+    anyhow::bail!(
+        "deployment {}: this cirrus was built without the `aws` feature",
+        deployment.name
+    )
 }
 
 /// The messages of the input, with their line numbers: the whole input when it is one JSON

@@ -14,6 +14,7 @@ use crate::input::read_text;
 use crate::local::{self, Purpose};
 use crate::progress::Progress;
 use crate::project::{Project, current_root};
+use crate::target::{Deployment, TargetArgs};
 use anyhow::Context;
 use async_trait::async_trait;
 use cirrus_core::payload::ProcessPayload;
@@ -42,6 +43,10 @@ pub struct Args {
     /// Workers draining the queue meanwhile.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: u16,
+    /// The local pipeline, or a deployment: the payload then goes to its SQS process queue,
+    /// and its DynamoDB record is polled until it is terminal.
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 /// How the payload ended, as far as `run-workflow` is concerned.
@@ -53,8 +58,6 @@ enum End {
 
 /// Runs the payload and prints its output.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let root = current_root()?;
-    let project = Project::load_root(&root)?;
     let (name, mut payload) = read(&args.input)?;
     if args.rerun {
         payload.process_definition_mut().replace = Some(true);
@@ -69,7 +72,45 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let timeout = Duration::from_secs(args.timeout);
-    let (end, output) = runtime.block_on(async {
+    let (end, output) = if let Some(deployment) = args.target.deployment() {
+        runtime.block_on(async {
+            let deployment = Deployment::find(deployment).await?;
+            remote(&deployment, &name, &payload, &key, args.rerun, timeout).await
+        })?
+    } else {
+        let project = Project::load_root(&current_root()?)?;
+        runtime.block_on(local_run(&project, &args, global, &name, &payload, &key, timeout))?
+    };
+    match end {
+        End::Succeeded => {
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &output)?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        End::Failed(error) => {
+            eprintln!("{payload_id}: {error}");
+            Ok(ExitCode::from(10))
+        }
+        End::TimedOut => {
+            eprintln!("{payload_id}: not finished after {} s", args.timeout);
+            Ok(ExitCode::from(11))
+        }
+    }
+}
+
+/// Runs the payload through the local pipeline.
+async fn local_run(
+    project: &Project,
+    args: &Args,
+    global: &Global,
+    name: &str,
+    payload: &ProcessPayload,
+    key: &StateKey,
+    timeout: Duration,
+) -> anyhow::Result<(End, Option<serde_json::Value>)> {
+    let payload_id = key.as_str();
+    {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let local = local::open(&project, Purpose::Run, vec![Arc::new(Events(tx))]).await?;
         let submitted = local
@@ -88,7 +129,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let progress = Progress::start(local.pipeline.stats(), local.queue.clone(), global.quiet > 0);
         let run = local.pipeline.run(&options, &shutdown);
         tokio::pin!(run);
-        let wait = wait_for(&key, &mut rx, &local);
+        let wait = wait_for(key, &mut rx, &local);
         let end = tokio::select! {
             end = tokio::time::timeout(timeout, wait) => end.unwrap_or(Ok(End::TimedOut)),
             result = &mut run => Err(match result {
@@ -106,27 +147,89 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let end = end?;
         stopped?;
         let output = match end {
-            End::Succeeded => Some(local.pipeline.bucket().get_output(&payload_id, None).await?),
+            End::Succeeded => Some(local.pipeline.bucket().get_output(payload_id, None).await?),
             _ => None,
         };
         anyhow::Ok((end, output))
-    })?;
-    match end {
-        End::Succeeded => {
-            let mut out = io::stdout().lock();
-            serde_json::to_writer(&mut out, &output)?;
-            writeln!(out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        End::Failed(error) => {
-            eprintln!("{payload_id}: {error}");
-            Ok(ExitCode::from(10))
-        }
-        End::TimedOut => {
-            eprintln!("{payload_id}: not finished after {} s", args.timeout);
-            Ok(ExitCode::from(11))
+    }
+}
+
+/// How often the deployment's state record is read while waiting.
+const REMOTE_POLL: Duration = Duration::from_secs(2);
+
+/// Sends the payload to the deployment's process queue and polls its record until a run that
+/// started after the send is terminal (or, without `--rerun`, until `process` skipped it as
+/// already SUCCEEDED or INVALID). On AWS a timeout leaves the execution running.
+async fn remote(
+    deployment: &Deployment,
+    name: &str,
+    payload: &ProcessPayload,
+    key: &StateKey,
+    rerun: bool,
+    timeout: Duration,
+) -> anyhow::Result<(End, Option<serde_json::Value>)> {
+    use cirrus_core::state::{State, StateStore};
+    let state = deployment.state_store().await?;
+    let before = state.get(key).await?;
+    let runs_before = before.as_ref().map_or(0, |r| r.executions.len());
+    if !rerun && let Some(record) = &before {
+        // `process` would skip it: report the recorded outcome, as the local pipeline does.
+        match record.state {
+            State::Succeeded => {
+                let bucket = deployment.payload_bucket()?;
+                return Ok((End::Succeeded, Some(bucket.get_output(key.as_str(), None).await?)));
+            }
+            State::Invalid => {
+                return Ok((
+                    End::Failed(format!(
+                        "already INVALID ({}); use --rerun to run it again",
+                        record.last_error.clone().unwrap_or_default()
+                    )),
+                    None,
+                ));
+            }
+            _ => {}
         }
     }
+    let submitter = crate::commands::process::remote_submitter(deployment)?;
+    let submitted = submitter.submit(&[payload.to_value().to_string()]).await?;
+    if let Some(Submitted::Rejected { reason, .. }) = submitted.first() {
+        anyhow::bail!("{name}: {reason}");
+    }
+    tracing::info!(payload_id = %key, deployment = %deployment.name, "sent to the process queue; waiting for the state record");
+    let wait = async {
+        loop {
+            tokio::time::sleep(REMOTE_POLL).await;
+            let Some(record) = state.get(key).await? else {
+                continue;
+            };
+            if record.executions.len() <= runs_before {
+                continue;
+            }
+            match record.state {
+                State::Succeeded => return anyhow::Ok(End::Succeeded),
+                State::Failed | State::Invalid | State::Aborted => {
+                    return Ok(End::Failed(
+                        record.last_error.unwrap_or_else(|| record.state.to_string()),
+                    ));
+                }
+                State::Claimed | State::Processing => {}
+            }
+        }
+    };
+    let end = tokio::time::timeout(timeout, wait)
+        .await
+        .unwrap_or(Ok(End::TimedOut))?;
+    let output = match end {
+        End::Succeeded => Some(
+            deployment
+                .payload_bucket()?
+                .get_output(key.as_str(), None)
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok((end, output))
 }
 
 /// Waits for the payload's terminal event, or for its record to become terminal when

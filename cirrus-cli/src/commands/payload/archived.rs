@@ -1,11 +1,13 @@
 //! `cirrus payload get-input|get-output PAYLOAD_ID`: print a payload archived in the payload
 //! bucket, `executions/<payload_id>/<execution>/input.json` or `output.json`.
 //!
-//! The bucket is `--payloads` (or `CIRRUS_PAYLOAD_BUCKET`), else the project's
-//! `store.payloads`, else `.cirrus/payloads` in the project folder. Exit codes: 0 printed,
+//! The bucket is the deployment's with `--deployment NAME`, else `--payloads` (or
+//! `CIRRUS_PAYLOAD_BUCKET`), else the project's `store.payloads`, else `.cirrus/payloads` in
+//! the project folder. Exit codes: 0 printed,
 //! 2 when the payload, the execution or the bucket cannot be read.
 
 use crate::project::{DEFAULT_PAYLOAD_BUCKET, Project, absolute};
+use crate::target::{Deployment, TargetArgs};
 use anyhow::Context;
 use cirrus_core::store::PayloadBucket;
 use std::io::{self, Write};
@@ -22,6 +24,9 @@ pub struct Args {
     /// The payload bucket: a path, or a file:// or s3:// URL.
     #[arg(long, env = "CIRRUS_PAYLOAD_BUCKET")]
     payloads: Option<String>,
+    /// The local project's payload bucket, or a deployment's.
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 /// Which archived payload.
@@ -35,11 +40,16 @@ pub enum Which {
 
 /// Prints the archived payload as one line of JSON.
 pub fn run(args: Args, which: Which) -> anyhow::Result<ExitCode> {
-    let url = bucket_url(args.payloads.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let url = match args.target.deployment() {
+        Some(name) => runtime
+            .block_on(Deployment::find(name))?
+            .payload_bucket_url()?,
+        None => bucket_url(args.payloads.as_deref())?,
+    };
     let payload = runtime.block_on(async {
         let bucket = PayloadBucket::open(&url)?;
         let execution = args.execution.as_deref();

@@ -8,6 +8,7 @@ pub mod timeline;
 
 use crate::cli::Global;
 use crate::state_db::StateDbSpec;
+use crate::target::{Deployment, TargetArgs};
 use anyhow::Context;
 use cirrus_core::state::{StateKey, StateStore};
 use clap::Subcommand;
@@ -21,6 +22,9 @@ pub struct Args {
     /// project folder.
     #[arg(long, global = true, env = "CIRRUS_STATE_DB", value_name = "SPEC")]
     pub state_db: Option<String>,
+    /// The local project, or a deployment's DynamoDB state table.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -43,12 +47,29 @@ pub enum Command {
 
 /// Runs a `cirrus state` subcommand.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let spec = StateDbSpec::resolve(args.state_db.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let spec = match args.target.deployment() {
+            Some(name) => {
+                anyhow::ensure!(
+                    args.state_db.is_none(),
+                    "--state-db and --deployment both name a state DB: give one"
+                );
+                let deployment = Deployment::find(name).await?;
+                if let Command::Events(_) = args.command {
+                    anyhow::bail!(
+                        "deployment {name}: `cirrus state events` reads the local event log; a deployment sends its workflow events to the SNS topic {}",
+                        deployment.var("CIRRUS_WORKFLOW_EVENT_TOPIC_ARN").unwrap_or("(none)")
+                    );
+                }
+                let (table, _) = deployment.state_tables()?;
+                StateDbSpec::Dynamodb(table)
+            }
+            None => StateDbSpec::resolve(args.state_db.as_deref())?,
+        };
         match args.command {
             Command::Get(args) => get::run(args, spec.open().await?.as_ref(), global).await,
             Command::Query(args) => query::run(args, spec.open().await?.as_ref(), global).await,
