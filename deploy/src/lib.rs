@@ -2,6 +2,8 @@
 //!
 //! One error type for the crate: [`Error`].
 
+pub mod config;
 pub mod error;
+pub mod lambda;
 
 pub use error::{Error, Result};
