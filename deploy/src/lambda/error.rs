@@ -69,14 +69,16 @@ impl From<HandlerError> for Diagnostic {
 
 impl From<cirrus_core::Error> for HandlerError {
     /// A cirrus-core error met while handling an event: the state DB, queue, a store or a
-    /// sink failed (retryable), or the payload is wrong (`InvalidInput`).
+    /// sink failed (retryable), or the payload is wrong or refers to an object that does
+    /// not exist (`InvalidInput`).
     fn from(error: cirrus_core::Error) -> HandlerError {
         use cirrus_core::Error as E;
         let name = match &error {
             E::InvalidPayload(_)
             | E::JsonPath { .. }
             | E::Regex { .. }
-            | E::PathTemplate { .. } => "InvalidInput",
+            | E::PathTemplate { .. }
+            | E::ObjectNotFound(_) => "InvalidInput",
             _ => AWS_ERROR,
         };
         HandlerError::new(name, error.to_string())
