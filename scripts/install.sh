@@ -5,7 +5,8 @@
 #   - a C and C++ compiler (the fuzz target builds libFuzzer);
 #   - python3 (benchmarks and the demo's generated data);
 #   - the Python virtualenv .venv (python3, which is 3.11 on this machine kind) with
-#     moto_server (the AWS emulator the AWS tests run against) and cirrus-geo 0.15.4, the
+#     moto_server (the AWS emulator the AWS tests run against), cfn-lint (the CloudFormation
+#     linter the stack tests run, deploy/tests/stack_lint.rs) and cirrus-geo 0.15.4, the
 #     newest cirrus-geo that installs on Python 3.11 (tests/state_interop.rs);
 #   - when a Python >= 3.12 is found (PATH or pyenv), .venv-cirrus-geo2 with cirrus-geo 2.x,
 #     which the interop test then checks as well;
@@ -26,6 +27,7 @@ moto_version="5.2.5"       # >= 5.2.5: 5.2.1 breaks Step Functions executions af
 cirrus_geo_v0="0.15.4"     # newest cirrus-geo for Python < 3.12
 cirrus_geo_v2="2.0.0"      # needs Python >= 3.12
 asl_validator_version="4.0.0"
+cfn_lint_version="1.58.0"
 
 need_rust="1.94.1"
 apt_packages=()
@@ -138,8 +140,9 @@ make_venv() {
   venv_has "$dir/bin/python" "$@" || { log "error: $dir does not have $* after pip install"; exit 1; }
 }
 
-make_venv .venv python3 "moto[server]==$moto_version" "cirrus-geo==$cirrus_geo_v0"
+make_venv .venv python3 "moto[server]==$moto_version" "cirrus-geo==$cirrus_geo_v0" "cfn-lint==$cfn_lint_version"
 [[ -x .venv/bin/moto_server ]] || { log "error: .venv/bin/moto_server is missing"; exit 1; }
+[[ -x .venv/bin/cfn-lint ]] || { log "error: .venv/bin/cfn-lint is missing"; exit 1; }
 
 # A Python >= 3.12 for cirrus-geo 2.x: on PATH, or installed by pyenv.
 python_312=""

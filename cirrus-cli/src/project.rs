@@ -71,6 +71,9 @@ pub struct Project {
     pub queue: QueueConfig,
     /// `[publish]`.
     pub publish: PublishConfig,
+    /// `[deploy]`: how the project deploys to AWS (`cirrus deploy`, docs/deploy.md).
+    #[cfg(feature = "aws")]
+    pub deploy: cirrus_deploy::stack::DeployConfig,
 }
 
 /// `[queue]`: the local process queue.
@@ -139,6 +142,8 @@ impl Project {
             data_store: None,
             queue: QueueConfig::default(),
             publish: PublishConfig::default(),
+            #[cfg(feature = "aws")]
+            deploy: Default::default(),
         })
     }
 
@@ -220,6 +225,12 @@ impl Project {
             );
         }
         let publish: PublishConfig = section(&table, "publish", config)?;
+        #[cfg(feature = "aws")]
+        let deploy = match table.get("deploy") {
+            None => cirrus_deploy::stack::DeployConfig::default(),
+            Some(value) => cirrus_deploy::stack::DeployConfig::from_deserializer(value.clone())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?,
+        };
         Ok(Project {
             root: root.to_path_buf(),
             state_db,
@@ -229,6 +240,8 @@ impl Project {
             data_store,
             queue,
             publish,
+            #[cfg(feature = "aws")]
+            deploy,
         })
     }
 }

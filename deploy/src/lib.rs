@@ -5,5 +5,6 @@
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod stack;
 
 pub use error::{Error, Result};

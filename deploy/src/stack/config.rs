@@ -197,7 +197,11 @@ impl DeployConfig {
             } else {
                 format!("deploy.{path}")
             };
-            Error::config(what, e.into_inner().to_string())
+            // The first line: some sources (toml) add a line naming the key, which `what`
+            // already does.
+            let reason = e.into_inner().to_string();
+            let reason = reason.lines().next().unwrap_or_default().trim().to_string();
+            Error::config(what, reason)
         })
     }
 
@@ -501,7 +505,7 @@ fn check_fargate(field: &str, vcpus: f64, memory: u32) -> Result<()> {
             format!("{vcpus} is not a Fargate size (0.25, 0.5, 1, 2, 4, 8 or 16)"),
         ));
     };
-    if memory < low || memory > high || (memory - low) % step != 0 {
+    if memory < low || memory > high || !(memory - low).is_multiple_of(step) {
         return Err(Error::config(
             format!("{field}.memory"),
             format!(

@@ -46,7 +46,7 @@ pub fn report_invalid(problems: &[Problem]) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads the document at `path` (`-` for stdin) as JSON or YAML.
-fn read(path: &Path) -> anyhow::Result<Result<Value, Problem>> {
+pub fn read(path: &Path) -> anyhow::Result<Result<Value, Problem>> {
     let bytes = if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
