@@ -159,10 +159,16 @@ impl Deployment {
 
     /// Creates the state machine of `workflow`: a Pass state, so the output is the input.
     async fn create_workflow(&self, workflow: &str) {
+        let pass = r#"{"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": true}}}"#;
+        self.create_machine(workflow, pass).await;
+    }
+
+    /// Creates the state machine of `workflow` with `definition`.
+    async fn create_machine(&self, workflow: &str, definition: &str) {
         self.sfn
             .create_state_machine()
             .name(format!("{}{workflow}", self.prefix))
-            .definition(r#"{"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": true}}}"#)
+            .definition(definition)
             .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/cirrus-test"))
             .send()
             .await
@@ -784,4 +790,53 @@ fn cirrus_tasks_has(name: &str, d: &Deployment) -> bool {
     cirrus_tasks::builtin_tasks(&env)
         .iter()
         .any(|t| t.name() == name)
+}
+
+/// A workflow that fails with `InvalidInput` makes the record INVALID, with the error read
+/// from the real moto execution (also when the event carries no error, and from the
+/// execution's history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_execution_is_invalid_or_failed() {
+    let d = Deployment::new().await;
+    let fail = |error: &str| {
+        json!({"StartAt": "Check", "States": {"Check": {"Type": "Fail", "Error": error, "Cause": "no band near 860 nm"}}})
+            .to_string()
+    };
+    d.create_machine("bad", &fail("InvalidInput")).await;
+    d.create_machine("broken", &fail("TaskFailed")).await;
+    let process = d.handler("process");
+    let update_state = d.handler("update-state");
+    for (workflow, state, error) in [
+        ("bad", State::Invalid, "InvalidInput: no band near 860 nm"),
+        ("broken", State::Failed, "TaskFailed: no band near 860 nm"),
+    ] {
+        let event = json!({"Records": [{"messageId": "m", "body": payload(workflow, "x", None).to_string(), "eventSource": "aws:sqs"}]});
+        process.handle(event, "r").await.unwrap();
+        let key = StateKey::parse(&format!("lambda-test/workflow-{workflow}/x")).unwrap();
+        let execution = d.state.get(&key).await.unwrap().unwrap().executions[0].clone();
+        let mut status = d.status_event(&execution, false).await;
+        assert_eq!(status["detail"]["status"], "FAILED");
+        // Without the error in the event, update-state reads it back.
+        status["detail"]["error"] = Value::Null;
+        status["detail"]["cause"] = Value::Null;
+        update_state.handle(status, "r").await.unwrap();
+        let record = d.state.get(&key).await.unwrap().unwrap();
+        assert_eq!(record.state, state);
+        assert_eq!(record.last_error.as_deref(), Some(error));
+        let failure = cirrus_deploy::lambda::sfn::last_failure(&d.sfn, &execution)
+            .await
+            .unwrap();
+        assert_eq!(
+            failure,
+            Some((
+                error.split(':').next().unwrap().to_string(),
+                Some("no band near 860 nm".to_string())
+            ))
+        );
+    }
+    let events = event_types(&d.drain(&d.workflow_events).await);
+    assert!(
+        events.contains(&"INVALID".to_string()) && events.contains(&"FAILED".to_string()),
+        "{events:?}"
+    );
 }
