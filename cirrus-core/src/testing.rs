@@ -26,6 +26,14 @@
 //! `PYTHONPATH`): a request then runs to completion unless it waits for I/O, which moto's
 //! DynamoDB does not do while it handles one. That gives the per-request atomicity of the
 //! real service, and the race tests test the store rather than the emulator.
+//!
+//! **A movable clock.** [`MotoServer::start_with_clock`] starts a server of its own whose
+//! clock [`MotoServer::advance`] moves forward: the same `sitecustomize.py` shifts moto's
+//! `utcnow` by the seconds written in a file. A thread of the server follows the file and
+//! acknowledges each change, so `advance` returns once the server runs on the new time; the
+//! shift itself does no I/O, so requests stay atomic. Visibility timeouts, receive times
+//! and message ages then pass at once, as a `ManualClock` makes them pass for the embedded
+//! backends. The shift applies to every service of that server and to every test using it.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -34,7 +42,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 /// The environment variable that names the `moto_server` binary to run.
@@ -47,8 +55,50 @@ const DIR_PREFIX: &str = "cirrus-moto-";
 /// How long a starting server has to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Python code run by the server's interpreter at start-up: see "Atomic requests" above.
-const SITECUSTOMIZE: &str = "import sys\nsys.setswitchinterval(1000.0)\n";
+/// Python code run by the server's interpreter at start-up: see "Atomic requests" and "A
+/// movable clock" above.
+const SITECUSTOMIZE: &str = r#"import os
+import sys
+
+sys.setswitchinterval(1000.0)
+
+_clock = os.environ.get("CIRRUS_MOTO_CLOCK")
+if _clock:
+    import datetime
+    import threading
+    import time
+
+    import moto.core.utils as _utils
+
+    _utcnow = _utils.utcnow
+    _offset = [0.0]
+
+    def _shifted_utcnow():
+        # No I/O here: a request must not give up the interpreter halfway (see above).
+        return _utcnow() + datetime.timedelta(seconds=_offset[0])
+
+    def _follow_clock_file():
+        applied = None
+        while True:
+            try:
+                with open(_clock) as f:
+                    text = f.read().strip()
+                if text and text != applied:
+                    _offset[0] = float(text)
+                    applied = text
+                    with open(_clock + ".tmp", "w") as f:
+                        f.write(text)
+                    os.replace(_clock + ".tmp", _clock + ".ack")
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.01)
+
+    _utils.utcnow = _shifted_utcnow
+    threading.Thread(target=_follow_clock_file, daemon=True).start()
+"#;
+
+/// The environment variable naming a server's clock file (seconds to add to its time).
+const CLOCK_ENV: &str = "CIRRUS_MOTO_CLOCK";
 
 /// A `moto_server` listening on 127.0.0.1.
 #[derive(Debug)]
@@ -56,6 +106,14 @@ pub struct MotoServer {
     port: u16,
     pid: u32,
     log: PathBuf,
+    clock: Option<MotoClock>,
+}
+
+/// The clock file of a server started with [`MotoServer::start_with_clock`].
+#[derive(Debug)]
+struct MotoClock {
+    path: PathBuf,
+    offset: Mutex<Duration>,
 }
 
 impl MotoServer {
@@ -79,6 +137,16 @@ impl MotoServer {
     /// The server is spawned by a thread that never exits and that asks the kernel to kill
     /// the server when that thread dies (`PR_SET_PDEATHSIG`), that is, with the process.
     pub fn start() -> io::Result<MotoServer> {
+        MotoServer::start_inner(false)
+    }
+
+    /// Starts a new server whose clock [`advance`](Self::advance) moves forward (see "A
+    /// movable clock" above). Use one per test binary, and let one test at a time move it.
+    pub fn start_with_clock() -> io::Result<MotoServer> {
+        MotoServer::start_inner(true)
+    }
+
+    fn start_inner(with_clock: bool) -> io::Result<MotoServer> {
         let binary = moto_binary()?;
         remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}", std::process::id()));
@@ -89,17 +157,61 @@ impl MotoServer {
         for attempt in 0..3 {
             let port = free_port()?;
             let log = dir.join(format!("moto-{port}.log"));
-            let child = spawn_owned(&binary, port, &dir, &log)?;
+            let clock = with_clock.then(|| MotoClock {
+                path: dir.join(format!("clock-{port}")),
+                offset: Mutex::new(Duration::ZERO),
+            });
+            if let Some(clock) = &clock {
+                std::fs::write(&clock.path, "0")?;
+            }
+            let clock_path = clock.as_ref().map(|c| c.path.as_path());
+            let child = spawn_owned(&binary, port, &dir, &log, clock_path)?;
             let pid = child.id();
             match wait_ready(port, child, &log) {
                 Ok(()) => {
                     tracing::debug!(port, pid, attempt, "moto_server is up");
-                    return Ok(MotoServer { port, pid, log });
+                    return Ok(MotoServer {
+                        port,
+                        pid,
+                        log,
+                        clock,
+                    });
                 }
                 Err(e) => last_error = Some(e),
             }
         }
         Err(last_error.unwrap_or_else(|| io::Error::other("moto_server did not start")))
+    }
+
+    /// Moves the server's clock forward by `by`. An error for a server not started with
+    /// [`start_with_clock`](Self::start_with_clock).
+    pub fn advance(&self, by: Duration) -> io::Result<()> {
+        let Some(clock) = &self.clock else {
+            return Err(io::Error::other(
+                "this moto_server has no movable clock: start it with MotoServer::start_with_clock",
+            ));
+        };
+        let mut offset = clock.offset.lock().unwrap_or_else(|e| e.into_inner());
+        let moved = *offset + by;
+        let text = format!("{:.6}", moved.as_secs_f64());
+        // Write then rename, so the server never reads a half-written number; then wait
+        // until the server says it follows it (`<clock>.ack`).
+        let next = clock.path.with_extension("next");
+        std::fs::write(&next, &text)?;
+        std::fs::rename(&next, &clock.path)?;
+        let ack = clock.path.with_extension("ack");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(&ack).ok().as_deref() != Some(text.as_str()) {
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("moto_server did not take the new time {text} s within 30 s"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        *offset = moved;
+        Ok(())
     }
 
     /// The server's URL, `http://127.0.0.1:<port>`.
@@ -217,9 +329,18 @@ fn free_port() -> io::Result<u16> {
 /// Spawns the server from a thread that then parks forever, so that `PR_SET_PDEATHSIG`
 /// (which fires when the *thread* that forked the child exits) only fires when the process
 /// exits.
-fn spawn_owned(binary: &Path, port: u16, pythonpath: &Path, log: &Path) -> io::Result<Child> {
+fn spawn_owned(
+    binary: &Path,
+    port: u16,
+    pythonpath: &Path,
+    log: &Path,
+    clock: Option<&Path>,
+) -> io::Result<Child> {
     let log_file = std::fs::File::create(log)?;
     let mut command = Command::new(binary);
+    if let Some(clock) = clock {
+        command.env(CLOCK_ENV, clock);
+    }
     command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("PYTHONPATH", pythonpath)

@@ -1,11 +1,54 @@
 //! The SQS queue against moto: batches, receive counts, receipts, the dead-letter queue
 //! (poison messages, listing without loss, redrive), stats and errors.
 
+use async_trait::async_trait;
+use cirrus_core::queue::conformance::{Capabilities, TimeTravel};
 use cirrus_core::queue::sqs::{SqsQueue, SqsQueueSettings};
 use cirrus_core::queue::{Queue, QueueStats, Receipt, Redrive};
 use cirrus_core::testing::MotoServer;
 use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
+
+/// The moto server of the conformance cases: its clock moves, so one case at a time uses
+/// it (the other tests use the shared server, whose clock stays put).
+fn clocked() -> &'static MotoServer {
+    static SERVER: OnceLock<MotoServer> = OnceLock::new();
+    SERVER.get_or_init(|| match MotoServer::start_with_clock() {
+        Ok(server) => server,
+        Err(e) => panic!("cannot start moto_server: {e}"),
+    })
+}
+
+/// The turn of one conformance case on the clocked server.
+static TURN: LazyLock<Arc<tokio::sync::Mutex<()>>> = LazyLock::new(Arc::default);
+
+/// Time on the clocked server, held by one case until it ends.
+struct MotoTime {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+#[async_trait]
+impl TimeTravel for MotoTime {
+    async fn pass(&self, by: Duration) {
+        clocked().advance(by).expect("move moto's clock");
+    }
+}
+
+/// A fresh queue with cirrus-geo's settings on the clocked server, and its time.
+async fn conformance_queue() -> (SqsQueue, MotoTime) {
+    let turn = TURN.clone().lock_owned().await;
+    let name = format!("conformance-{}", uuid::Uuid::new_v4().simple());
+    let client = aws_sdk_sqs::Client::new(&clocked().sdk_config().await);
+    let queue = SqsQueue::create(client, &name, &SqsQueueSettings::default())
+        .await
+        .expect("create the queue")
+        // moto answers at once: no long polling needed.
+        .with_receive_wait(Duration::ZERO);
+    (queue, MotoTime { _turn: turn })
+}
+
+cirrus_core::queue_conformance_tests!(conformance_queue, Capabilities::SQS);
 
 /// A fresh queue and dead-letter queue with a unique name, on the shared moto server.
 async fn fresh(settings: &SqsQueueSettings) -> SqsQueue {
