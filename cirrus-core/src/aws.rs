@@ -131,7 +131,61 @@ pub(crate) fn batches(
 
 #[cfg(test)]
 mod tests {
-    use super::batches;
+    use super::{HttpResponse, SdkError, batches, describe};
+    use aws_sdk_sqs::error::ErrorMetadata;
+    use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError;
+
+    /// A service error with `code`, as the SDK returns it.
+    fn service_error(code: &str) -> SdkError<SendMessageBatchError, HttpResponse> {
+        let metadata = ErrorMetadata::builder()
+            .code(code)
+            .message("the service says no")
+            .build();
+        let raw = HttpResponse::new(403.try_into().expect("a status"), "".into());
+        SdkError::service_error(SendMessageBatchError::generic(metadata), raw)
+    }
+
+    #[test]
+    fn refused_credentials_are_one_line_without_a_source() {
+        for code in [
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+            "ExpiredToken",
+        ] {
+            let (message, source) =
+                describe("SendMessageBatch on queue q", service_error(code), &[]);
+            assert!(source.is_none(), "{code}");
+            assert!(
+                message.starts_with(&format!(
+                    "SendMessageBatch on queue q: AWS credentials are missing or invalid ({code}: the service says no): set AWS_PROFILE"
+                )),
+                "{message}"
+            );
+            assert!(!message.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn denied_missing_and_other_errors_keep_their_source() {
+        let (message, source) = describe("op", service_error("AccessDenied"), &[]);
+        assert!(
+            message.starts_with("op: access denied (AccessDenied: the service says no)"),
+            "{message}"
+        );
+        assert!(source.is_some());
+        let missing = [("QueueDoesNotExist", "the queue does not exist")];
+        let (message, source) = describe("op", service_error("QueueDoesNotExist"), &missing);
+        assert!(
+            message.starts_with("op: the queue does not exist: "),
+            "{message}"
+        );
+        assert!(source.is_some());
+        let (message, _) = describe("op", service_error("Throttling"), &missing);
+        assert!(
+            message.starts_with("op: ") && message.contains("Throttling"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn batches_respect_both_limits() {
