@@ -20,6 +20,7 @@ pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod feeder;
+pub mod rerun;
 pub mod runner;
 pub mod sink;
 pub mod stac_api;
