@@ -85,6 +85,18 @@ fn the_example_project_deploys_once_its_script_task_has_a_container() {
     asl_validate(&definitions(&plain));
 }
 
+/// The ```toml block of docs/deploy.md.
+fn docs_config() -> String {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy.md");
+    let text = fs::read_to_string(&docs).expect("docs/deploy.md is read");
+    let start = text
+        .find("```toml\n")
+        .expect("docs/deploy.md has a toml block")
+        + 8;
+    let end = start + text[start..].find("```").expect("the toml block ends");
+    text[start..end].to_string()
+}
+
 #[test]
 fn the_hsi_project_deploys_with_its_raster_tasks_on_batch() {
     let (dir, root) = init("hsi", true);
@@ -95,15 +107,8 @@ fn the_hsi_project_deploys_with_its_raster_tasks_on_batch() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("the built-in task needs GDAL"));
-    append(
-        &root.join("cirrus.toml"),
-        &format!(
-            "\n[deploy]\nname = \"aviris\"\narchitecture = \"x86_64\"\n\n\
-             [deploy.tasks.aviris-activate]\nbatch = {{ {FARGATE}, vcpus = 4, memory = 16384 }}\n\n\
-             [deploy.tasks.hsi-index]\nbatch = {{ {FARGATE}, vcpus = 2, memory = 8192 }}\n\n\
-             [deploy.tasks.hsi-detect]\nbatch = {{ image = \"123456789012.dkr.ecr.us-west-2.amazonaws.com/cirrus:1\", vcpus = 8, memory = 32768, job_queue = \"arn:aws:batch:us-west-2:123456789012:job-queue/big\" }}\n"
-        ),
-    );
+    // The configuration docs/deploy.md shows.
+    append(&root.join("cirrus.toml"), &format!("\n{}", docs_config()));
     let file = dir.path().join("template.json");
     cirrus(&root)
         .args(["deploy", "--stage", "prod", "--dry-run", "--template-out"])
