@@ -16,10 +16,12 @@
 //! - `testing` (feature `testing`): a real STAC API on 127.0.0.1 with generated items and
 //!   fault injection, for tests and benchmarks.
 
+pub mod catalog;
 pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod feeder;
+pub mod listing;
 pub mod rerun;
 pub mod runner;
 pub mod sink;

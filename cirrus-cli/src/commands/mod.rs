@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod create;
+pub mod feed;
 #[cfg(feature = "aws")]
 pub mod deploy;
 pub mod execution;
@@ -41,6 +42,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Put payloads (JSON, or NDJSON one per line) on the project's process queue.
     Process(process::Args),
+    /// Run a built-in feeder (stac-api, stac-catalog, listing, rerun) into the process queue.
+    Feed(feed::Args),
     /// Look at the process queue: stats, dead letters, redrive.
     #[command(subcommand)]
     Queue(queue::Command),
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Create(command) => create::run(command, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Process(args) => process::run(args, &cli.global),
+        Command::Feed(args) => feed::run(args, &cli.global),
         Command::Queue(command) => queue::run(command, &cli.global),
         Command::Run(args) => run::run(args, &cli.global),
         Command::Task(command) => task::run(command, &cli.global),

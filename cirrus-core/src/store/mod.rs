@@ -65,7 +65,7 @@ type Options = Arc<[(String, String)]>;
 
 /// One object found by [`Store::list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Listed {
+pub struct Listed {
     /// The key, relative to the store's prefix.
     pub key: String,
     /// When the object was last written.
@@ -317,7 +317,7 @@ impl Store {
 
     /// Every object below `dir` (a key prefix ending at a segment boundary), at any depth,
     /// in no particular order. An empty `dir` lists the whole store.
-    pub(crate) fn list(&self, dir: &str) -> Result<impl Stream<Item = Result<Listed>> + '_> {
+    pub fn list(&self, dir: &str) -> Result<impl Stream<Item = Result<Listed>> + '_> {
         let path = self.path(dir)?;
         let url = self.location.url_of(&path);
         Ok(self.inner.list(Some(&path)).map(move |meta| {
