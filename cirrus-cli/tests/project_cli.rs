@@ -265,7 +265,7 @@ fn create_refuses_bad_and_existing_names() {
 fn created_feeders_print_valid_payloads() {
     let (_dir, root) = project();
     cirrus(&root)
-        .args(["create", "feeder", "scenes"])
+        .args(["create", "feeder", "scenes", "--python"])
         .assert()
         .success();
     let output = std::process::Command::new("python3")

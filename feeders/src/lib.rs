@@ -35,3 +35,8 @@ pub use error::{Error, Result};
 pub use feeder::{Cursor, Feeder, Found, Record, Records, from_stream};
 pub use runner::{Counters, FeedOptions, Summary, feed};
 pub use sink::{NdjsonSink, QueueSink, Sink};
+
+/// The Rust examples of `docs/feeders.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/feeders.md")]
+struct FeedersGuide;

@@ -7,7 +7,10 @@
 //! - `task NAME`: `tasks/NAME/task.py`, a Python program speaking the task CLI contract,
 //!   registered as `[tasks.NAME]` at the end of `cirrus.toml` (the rest of the file is kept
 //!   byte for byte).
-//! - `feeder NAME`: `feeders/NAME/feeder.py`, a program printing process payloads as NDJSON.
+//! - `feeder NAME`: `feeders/NAME/`, a Rust crate implementing `cirrus_feeders::Feeder` whose
+//!   binary prints process payloads as NDJSON (`cargo run -- feeder.toml | cirrus process -`);
+//!   it depends on the `cirrus-feeders` crate at `--sdk PATH` (default: the sources this
+//!   `cirrus` was built from). `--python`: `feeders/NAME/feeder.py` instead.
 //!
 //! Nothing that exists is overwritten: an existing name is an error.
 
@@ -26,6 +29,26 @@ const TASK_TEMPLATE: &str = include_str!("../../templates/task.py");
 /// The Python feeder template; `{{name}}` is the feeder's name.
 const FEEDER_TEMPLATE: &str = include_str!("../../templates/feeder.py");
 
+/// The Rust feeder crate: `(path, template)`; `{{name}}` is the feeder's name and `{{sdk}}`
+/// the path of the `cirrus-feeders` crate.
+const RUST_FEEDER: [(&str, &str); 3] = [
+    (
+        "Cargo.toml",
+        include_str!("../../templates/feeder-rust/Cargo.toml.tmpl"),
+    ),
+    (
+        "feeder.toml",
+        include_str!("../../templates/feeder-rust/feeder.toml"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../../templates/feeder-rust/src/main.rs"),
+    ),
+];
+
+/// The `cirrus-feeders` sources this binary was built from.
+const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../feeders");
+
 /// The longest component name (the Lambda function name limit, so a task can deploy as one).
 const MAX_NAME_LEN: usize = 64;
 
@@ -36,8 +59,8 @@ pub enum Command {
     Workflow(WorkflowArgs),
     /// Add tasks/NAME/task.py and register it as [tasks.NAME] in cirrus.toml.
     Task(NameArgs),
-    /// Add feeders/NAME/feeder.py, printing process payloads as NDJSON.
-    Feeder(NameArgs),
+    /// Add feeders/NAME/, a Rust crate implementing the Feeder trait (or, with --python, feeder.py).
+    Feeder(FeederArgs),
 }
 
 /// Arguments of `cirrus create workflow`.
@@ -57,13 +80,28 @@ pub struct NameArgs {
     name: String,
 }
 
+/// Arguments of `cirrus create feeder`.
+#[derive(Debug, clap::Args)]
+pub struct FeederArgs {
+    /// The name: letters, digits, '-' and '_', starting with a letter.
+    name: String,
+    /// Write a Python program printing payloads instead of a Rust crate.
+    #[arg(long)]
+    python: bool,
+    /// The `cirrus-feeders` crate the Rust feeder depends on (a path); default: the sources
+    /// this cirrus was built from.
+    #[arg(long, value_name = "PATH", conflicts_with = "python")]
+    sdk: Option<PathBuf>,
+}
+
 /// Scaffolds the component and lists what it created on stderr.
 pub fn run(command: Command, global: &Global) -> anyhow::Result<ExitCode> {
     let root = current_root()?;
     let (created, registered) = match command {
         Command::Workflow(args) => (workflow(&root, &args.name, &args.tasks)?, None),
         Command::Task(args) => (task(&root, &args.name)?, Some(args.name)),
-        Command::Feeder(args) => (feeder(&root, &args.name)?, None),
+        Command::Feeder(args) if args.python => (feeder(&root, &args.name)?, None),
+        Command::Feeder(args) => (rust_feeder(&root, &args.name, args.sdk.as_deref())?, None),
     };
     if global.quiet == 0 {
         report(&root, &created);
@@ -128,6 +166,48 @@ pub(crate) fn feeder(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
     let program = folder.join("feeder.py");
     write_new(&program, &FEEDER_TEMPLATE.replace("{{name}}", name))?;
     Ok(vec![program])
+}
+
+/// Creates `feeders/NAME/`, a Rust crate implementing the `Feeder` trait.
+pub(crate) fn rust_feeder(
+    root: &Path,
+    name: &str,
+    sdk: Option<&Path>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    check_name("feeder", name, true)?;
+    let sdk = match sdk {
+        Some(path) => path.to_path_buf(),
+        None => PathBuf::from(SDK_PATH),
+    };
+    let sdk = sdk.canonicalize().with_context(|| {
+        format!(
+            "--sdk {}: no cirrus-feeders crate there; give the path of cirrus's feeders/ folder",
+            sdk.display()
+        )
+    })?;
+    anyhow::ensure!(
+        sdk.join("Cargo.toml").is_file(),
+        "--sdk {}: no Cargo.toml there; give the path of cirrus's feeders/ folder",
+        sdk.display()
+    );
+    let sdk = sdk
+        .to_str()
+        .with_context(|| format!("{}: not UTF-8", sdk.display()))?;
+    let folder = new_folder(root, "feeders", "feeder", name)?;
+    let mut created = Vec::new();
+    for (path, template) in RUST_FEEDER {
+        let file = folder.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let text = template
+            .replace("{{name}}", name)
+            .replace("{{sdk}}", &sdk.replace('\\', "/"));
+        write_new(&file, &text)?;
+        created.push(file);
+    }
+    Ok(created)
 }
 
 /// Checks a component name: 1 to 64 ASCII letters, digits and '-' (and '_' when
