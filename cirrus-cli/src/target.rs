@@ -38,6 +38,9 @@ pub struct Deployment {
     pub name: String,
     /// Its variables, by name.
     pub vars: BTreeMap<String, String>,
+    /// The variables, checked.
+    #[cfg(feature = "aws")]
+    pub env: cirrus_deploy::config::DeploymentEnv,
     /// The SDK configuration the lookup used.
     #[cfg(feature = "aws")]
     pub sdk: cirrus_deploy::aws::SdkConfig,
@@ -49,9 +52,11 @@ impl Deployment {
     pub async fn find(name: &str) -> anyhow::Result<Deployment> {
         let sdk = cirrus_deploy::aws::sdk_config(None).await?;
         let vars = cirrus_deploy::deployment::lookup(&sdk, name).await?;
+        let env = cirrus_deploy::config::DeploymentEnv::from_map(&vars)?;
         Ok(Deployment {
             name: name.to_string(),
             vars,
+            env,
             sdk,
         })
     }
@@ -70,50 +75,23 @@ impl Deployment {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "deployment {}: its SSM parameters lack {name}",
-                    self.name
-                )
-            })
+            .ok_or_else(|| anyhow::anyhow!("deployment {}: its SSM parameters lack {name}", self.name))
     }
 
-    /// The payload bucket as a URL: `s3://<CIRRUS_PAYLOAD_BUCKET>/<CIRRUS_PAYLOAD_ROOT_PREFIX>`.
-    pub fn payload_bucket_url(&self) -> anyhow::Result<String> {
-        let bucket = self.var("CIRRUS_PAYLOAD_BUCKET")?;
-        let root = self
-            .vars
-            .get("CIRRUS_PAYLOAD_ROOT_PREFIX")
-            .map_or("cirrus", String::as_str)
-            .trim_matches('/');
-        Ok(if root.is_empty() {
-            format!("s3://{bucket}")
-        } else {
-            format!("s3://{bucket}/{root}")
-        })
-    }
-
-    /// The state table and its timeline table.
-    pub fn state_tables(&self) -> anyhow::Result<(String, Option<String>)> {
-        Ok((
-            self.var("CIRRUS_STATE_DB")?.to_string(),
-            self.vars.get("CIRRUS_TIMELINE_DB").cloned(),
-        ))
-    }
-
-    /// Opens the state DB.
+    /// The deployment's backends, as its Lambda functions see them: the state table, the
+    /// process queue, the topics and the buckets.
     #[cfg(feature = "aws")]
-    pub async fn state_store(
-        &self,
-    ) -> anyhow::Result<cirrus_core::state::dynamodb::DynamoStateStore> {
-        let (table, timeline) = self.state_tables()?;
-        Ok(cirrus_core::state::dynamodb::DynamoStateStore::connect(table, timeline).await?)
+    pub fn backends(&self) -> anyhow::Result<cirrus_deploy::lambda::Context> {
+        Ok(cirrus_deploy::lambda::Context::new(
+            &self.sdk,
+            self.env.clone(),
+            &[],
+        )?)
     }
 
-    /// Opens the payload bucket.
-    pub fn payload_bucket(&self) -> anyhow::Result<cirrus_core::store::PayloadBucket> {
-        let url = self.payload_bucket_url()?;
-        Ok(cirrus_core::store::PayloadBucket::open(&url)?)
+    /// The state table's name.
+    pub fn state_table(&self) -> anyhow::Result<&str> {
+        self.var("CIRRUS_STATE_DB")
     }
 
     /// The ARN of an execution of `workflow` named `name` (cirrus-geo's derivation from

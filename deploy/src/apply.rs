@@ -20,13 +20,17 @@ use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The template parameters that carry the Lambda package's location.
 pub const CODE_BUCKET_PARAMETER: &str = "CodeBucket";
 /// See [`CODE_BUCKET_PARAMETER`].
 pub const CODE_KEY_PARAMETER: &str = "CodeKey";
+
+/// The largest template CloudFormation takes inline (`TemplateBody`); a larger one is
+/// uploaded to the artifacts bucket and passed as `TemplateURL`.
+const TEMPLATE_BODY_LIMIT: usize = 51_200;
 
 /// How often a waiting deploy polls the stack.
 const POLL: Duration = Duration::from_secs(2);
@@ -45,6 +49,8 @@ pub struct Plan {
     pub artifacts_bucket: Option<String>,
     /// The longest to wait for the stack.
     pub timeout: Duration,
+    /// The stack's state machines (`stack::Stack::state_machines`), checked after the stack.
+    pub state_machines: Vec<crate::stack::StateMachine>,
 }
 
 /// What a deploy did to the stack.
@@ -160,10 +166,25 @@ impl Deployer {
         plan: &Plan,
         on_event: &mut (dyn FnMut(&StackEvent) + Send),
     ) -> Result<Deployed> {
-        let (parameters, code) = self.parameters(plan).await?;
+        let bucket = self.artifacts_bucket(plan);
+        let (parameters, code) = self.parameters(plan, &bucket).await?;
         let body = serde_json::to_string(&plan.template).map_err(|e| {
             Error::config(format!("template of stack {}", plan.stack), e.to_string())
         })?;
+        let (template_body, template_url) = if body.len() > TEMPLATE_BODY_LIMIT {
+            let key = crate::package::upload_bytes(
+                &self.config,
+                &bucket,
+                &plan.stack,
+                "template",
+                "json",
+                body.as_bytes(),
+            )
+            .await?;
+            (None, Some(format!("https://{bucket}.s3.amazonaws.com/{key}")))
+        } else {
+            (Some(body), None)
+        };
         let existing = self.describe(&plan.stack).await?;
         let started = self.latest_event(&plan.stack, existing.is_some()).await?;
         let applied = match existing {
@@ -171,7 +192,8 @@ impl Deployer {
                 self.cfn
                     .create_stack()
                     .stack_name(&plan.stack)
-                    .template_body(&body)
+                    .set_template_body(template_body.clone())
+                    .set_template_url(template_url.clone())
                     .set_parameters(Some(parameters))
                     .capabilities(Capability::CapabilityNamedIam)
                     .capabilities(Capability::CapabilityIam)
@@ -189,7 +211,8 @@ impl Deployer {
                         .cfn
                         .update_stack()
                         .stack_name(&plan.stack)
-                        .template_body(&body)
+                        .set_template_body(template_body.clone())
+                        .set_template_url(template_url.clone())
                         .set_parameters(Some(parameters))
                         .capabilities(Capability::CapabilityNamedIam)
                         .capabilities(Capability::CapabilityIam)
@@ -207,11 +230,13 @@ impl Deployer {
             self.wait(&plan.stack, started, plan.timeout, on_event, Goal::Ready)
                 .await?;
         }
-        let (filled_in, missing) =
+        let (mut filled_in, missing) =
             crate::fill_in::missing_resources(self, &plan.stack, &plan.template).await?;
+        let outputs = self.outputs(&plan.stack).await?;
+        filled_in.extend(crate::fill_in::state_machines(self, &plan.state_machines, &outputs).await?);
         Ok(Deployed {
             applied,
-            outputs: self.outputs(&plan.stack).await?,
+            outputs,
             code,
             filled_in,
             missing,
@@ -320,8 +345,24 @@ impl Deployer {
         }
     }
 
+    /// The artifacts bucket of `plan`: its own, else `cirrus-artifacts-<account>-<region>`.
+    fn artifacts_bucket(&self, plan: &Plan) -> String {
+        match &plan.artifacts_bucket {
+            Some(bucket) => bucket.clone(),
+            None => format!(
+                "cirrus-artifacts-{}-{}",
+                self.identity.account,
+                self.region()
+            ),
+        }
+    }
+
     /// The template parameters for the package, uploading it when needed.
-    async fn parameters(&self, plan: &Plan) -> Result<(Vec<Parameter>, Option<String>)> {
+    async fn parameters(
+        &self,
+        plan: &Plan,
+        bucket: &str,
+    ) -> Result<(Vec<Parameter>, Option<String>)> {
         let declared = plan.template.get("Parameters").and_then(Value::as_object);
         let takes_code = declared.is_some_and(|p| {
             p.contains_key(CODE_BUCKET_PARAMETER) && p.contains_key(CODE_KEY_PARAMETER)
@@ -338,17 +379,18 @@ impl Deployer {
                 ),
             ));
         };
-        let bucket = match &plan.artifacts_bucket {
-            Some(bucket) => bucket.clone(),
-            None => format!(
-                "cirrus-artifacts-{}-{}",
-                self.identity.account,
-                self.region()
-            ),
-        };
-        let key = crate::package::upload(&self.config, &bucket, &plan.stack, zip).await?;
+        let bytes = std::fs::read(zip).map_err(|e| Error::io(zip, e))?;
+        let key = crate::package::upload_bytes(
+            &self.config,
+            bucket,
+            &plan.stack,
+            crate::package::BOOTSTRAP,
+            "zip",
+            &bytes,
+        )
+        .await?;
         let parameters = vec![
-            parameter(CODE_BUCKET_PARAMETER, &bucket),
+            parameter(CODE_BUCKET_PARAMETER, bucket),
             parameter(CODE_KEY_PARAMETER, &key),
         ];
         Ok((parameters, Some(format!("s3://{bucket}/{key}"))))
@@ -585,15 +627,10 @@ fn parameter(key: &str, value: &str) -> Parameter {
         .build()
 }
 
-/// The hex SHA-256 of a file's content.
-///
-/// # Errors
-///
-/// When the file cannot be read.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect())
+        .collect()
 }

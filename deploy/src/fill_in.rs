@@ -8,6 +8,12 @@
 //! resolving their `Ref`, `Fn::GetAtt`, `Fn::Sub` and `Fn::Join` values from the resources the
 //! stack did create. Each call is idempotent (subscribing twice gives the same subscription,
 //! and a policy is set, not added). Skipped resources of other types are returned as missing.
+//!
+//! moto's CloudFormation also creates state machines where its executing Step Functions
+//! backend does not see them; [`state_machines`] creates each state machine of the stack that
+//! `DescribeStateMachine` does not find, through the Step Functions API, with the definition
+//! CloudFormation resolves (`stack::sub::resolve` on the stack outputs), and brings one whose
+//! definition differs up to date. On AWS every one is found as the stack made it.
 
 use crate::apply::Deployer;
 use crate::aws;
@@ -94,6 +100,92 @@ pub async fn missing_resources(
         created.push(label);
     }
     Ok((created, missing))
+}
+
+/// Makes every state machine of `machines` exist through the Step Functions API with the
+/// definition the stack gives it; see the module docs. Returns `Name (AWS::StepFunctions::StateMachine)`
+/// for each one created or updated.
+///
+/// # Errors
+///
+/// When a definition cannot be resolved from `outputs`, or Step Functions refuses.
+pub async fn state_machines(
+    deployer: &Deployer,
+    machines: &[crate::stack::StateMachine],
+    outputs: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let sfn = aws_sdk_sfn::Client::new(deployer.sdk_config());
+    let (region, account) = (deployer.region(), &deployer.identity().account);
+    let mut changed = Vec::new();
+    for machine in machines {
+        let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{}", machine.name);
+        let definition = crate::stack::sub::resolve(&machine.definition, outputs)?;
+        let label = format!("{} (AWS::StepFunctions::StateMachine)", machine.name);
+        match sfn.describe_state_machine().state_machine_arn(&arn).send().await {
+            Ok(found) => {
+                let same = serde_json::from_str::<Value>(found.definition()).ok()
+                    == serde_json::from_str::<Value>(&definition).ok();
+                if same {
+                    continue;
+                }
+                sfn.update_state_machine()
+                    .state_machine_arn(&arn)
+                    .definition(&definition)
+                    .send()
+                    .await
+                    .map_err(|e| aws::error("states:UpdateStateMachine", e))?;
+                tracing::info!(state_machine = %machine.name, "its definition differed from the stack's: updated it through Step Functions");
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_state_machine_does_not_exist()) => {
+                let role = outputs.get(&machine.role_output).ok_or_else(|| {
+                    Error::config(
+                        format!("stack output {}", machine.role_output),
+                        format!("missing: the role of state machine {}", machine.name),
+                    )
+                })?;
+                sfn.create_state_machine()
+                    .name(&machine.name)
+                    .definition(&definition)
+                    .role_arn(role)
+                    .send()
+                    .await
+                    .map_err(|e| aws::error("states:CreateStateMachine", e))?;
+                tracing::info!(state_machine = %machine.name, "Step Functions did not see the stack's state machine: created it through its API");
+            }
+            Err(e) => return Err(aws::error("states:DescribeStateMachine", e)),
+        }
+        changed.push(label);
+    }
+    Ok(changed)
+}
+
+/// Deletes the state machines named `names` that are left after the stack's deletion (those
+/// [`state_machines`] made, which the stack does not know). Returns their names.
+///
+/// # Errors
+///
+/// When Step Functions refuses.
+pub async fn delete_state_machines(deployer: &Deployer, names: &[String]) -> Result<Vec<String>> {
+    let sfn = aws_sdk_sfn::Client::new(deployer.sdk_config());
+    let (region, account) = (deployer.region(), &deployer.identity().account);
+    let mut deleted = Vec::new();
+    for name in names {
+        let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{name}");
+        // DeleteStateMachine succeeds for a missing machine too: look first, to report only
+        // what was there.
+        match sfn.describe_state_machine().state_machine_arn(&arn).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_state_machine_does_not_exist()) => continue,
+            Err(e) => return Err(aws::error("states:DescribeStateMachine", e)),
+        }
+        sfn.delete_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws::error("states:DeleteStateMachine", e))?;
+        deleted.push(name.clone());
+    }
+    Ok(deleted)
 }
 
 async fn subscribe(sns: &aws_sdk_sns::Client, id: &str, properties: &Value) -> Result<()> {
@@ -250,6 +342,8 @@ impl Resolver<'_> {
                 format!("arn:aws:lambda:{region}:{account}:function:{last}")
             }
             ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{physical}"),
+            ("AWS::Events::Rule", "Arn") if physical.starts_with("arn:") => physical.clone(),
+            ("AWS::Events::Rule", "Arn") => format!("arn:aws:events:{region}:{account}:rule/{last}"),
             ("AWS::IAM::Role", "Arn") if physical.starts_with("arn:") => physical.clone(),
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{physical}"),
             (_, _) if physical.starts_with("arn:") && attribute == "Arn" => physical.clone(),

@@ -2,9 +2,15 @@
 //!
 //! One error type for the crate: [`Error`].
 
+pub mod apply;
+pub mod aws;
 pub mod config;
+pub mod deployment;
 pub mod error;
+pub mod execution;
+pub mod fill_in;
 pub mod lambda;
+pub mod package;
 pub mod stack;
 
 pub use error::{Error, Result};

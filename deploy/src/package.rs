@@ -88,39 +88,42 @@ pub fn zip_bootstrap(binary: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Uploads the package `zip` to `bucket` under `<stack>/bootstrap-<sha256>.zip` and returns
-/// the key. The bucket is created when it does not exist; an object already there (same
-/// content, same key) is not uploaded again.
+/// Uploads `bytes` to `bucket` under `<stack>/<name>-<sha256>.<extension>` and returns the
+/// key. The bucket is created when it does not exist; an object already there (same content,
+/// same key) is not uploaded again.
 ///
 /// # Errors
 ///
-/// When the zip cannot be read, or S3 refuses (a bucket name owned by someone else, …).
-pub async fn upload(config: &SdkConfig, bucket: &str, stack: &str, zip: &Path) -> Result<String> {
-    let digest = crate::apply::sha256_file(zip)?;
-    let key = format!("{stack}/{BOOTSTRAP}-{}.zip", &digest[..32]);
+/// When S3 refuses (a bucket name owned by someone else, …).
+pub async fn upload_bytes(
+    config: &SdkConfig,
+    bucket: &str,
+    stack: &str,
+    name: &str,
+    extension: &str,
+    bytes: &[u8],
+) -> Result<String> {
+    let digest = crate::apply::sha256_hex(bytes);
+    let key = format!("{stack}/{name}-{}.{extension}", &digest[..32]);
     let client = s3_client(config);
     ensure_bucket(&client, config, bucket).await?;
     match client.head_object().bucket(bucket).key(&key).send().await {
         Ok(_) => {
-            tracing::info!(bucket, key, "the Lambda package is already uploaded");
+            tracing::info!(bucket, key, "already uploaded");
             return Ok(key);
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
         Err(e) => return Err(aws::error("s3:HeadObject", e)),
     }
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(zip)
-        .await
-        .map_err(|e| Error::io(zip, std::io::Error::other(e)))?;
     client
         .put_object()
         .bucket(bucket)
         .key(&key)
-        .body(body)
-        .content_type("application/zip")
+        .body(aws_sdk_s3::primitives::ByteStream::from(bytes.to_vec()))
         .send()
         .await
         .map_err(|e| aws::error("s3:PutObject", e))?;
-    tracing::info!(bucket, key, "uploaded the Lambda package");
+    tracing::info!(bucket, key, "uploaded");
     Ok(key)
 }
 

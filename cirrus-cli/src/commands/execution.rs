@@ -85,13 +85,7 @@ async fn execution_arn(
     let name = match execution {
         Some(name) => name.to_string(),
         None => {
-            use cirrus_core::state::StateStore;
-            let record = deployment
-                .state_store()
-                .await?
-                .get(&key)
-                .await?
-                .ok_or_else(|| cirrus_core::Error::NotFound(key.to_string()))?;
+            let record = record(deployment, &key).await?;
             record.executions.last().cloned().ok_or_else(|| {
                 anyhow::anyhow!("payload {id} has no execution yet (state {})", record.state)
             })?
@@ -102,6 +96,27 @@ async fn execution_arn(
         return Ok(name);
     }
     deployment.execution_arn(key.workflow(), &name)
+}
+
+#[cfg(feature = "aws")]
+async fn record(
+    deployment: &Deployment,
+    key: &StateKey,
+) -> anyhow::Result<cirrus_core::state::StateRecord> {
+    Ok(deployment
+        .backends()?
+        .state
+        .get(key)
+        .await?
+        .ok_or_else(|| cirrus_core::Error::NotFound(key.to_string()))?)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn record(
+    deployment: &Deployment,
+    _key: &StateKey,
+) -> anyhow::Result<cirrus_core::state::StateRecord> {
+    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
 }
 
 #[cfg(feature = "aws")]

@@ -99,14 +99,11 @@ impl Submit {
 /// on its workflow-event topic.
 #[cfg(feature = "aws")]
 pub(crate) fn remote_submitter(deployment: &Deployment) -> anyhow::Result<Submit> {
-    use cirrus_core::pipeline::Submitter;
-    use cirrus_core::process::sns::SnsSink;
-    use cirrus_core::queue::sqs::SqsQueue;
-    use std::sync::Arc;
-    let queue = SqsQueue::from_config(&deployment.sdk, deployment.var("CIRRUS_PROCESS_QUEUE_URL")?);
-    let mut submitter = Submitter::new(Arc::new(queue), deployment.payload_bucket()?);
-    if let Ok(topic) = deployment.var("CIRRUS_WORKFLOW_EVENT_TOPIC_ARN") {
-        submitter = submitter.event_sink(Arc::new(SnsSink::from_config(&deployment.sdk, topic)));
+    let backends = deployment.backends()?;
+    let mut submitter =
+        cirrus_core::pipeline::Submitter::new(backends.queue.clone(), backends.bucket.clone());
+    if let Some(events) = &backends.workflow_events {
+        submitter = submitter.event_sink(events.clone());
     }
     Ok(Submit::Remote(submitter))
 }

@@ -157,9 +157,23 @@ async fn local_run(
 /// How often the deployment's state record is read while waiting.
 const REMOTE_POLL: Duration = Duration::from_secs(2);
 
+/// Without the `aws` feature there is no deployment to run on.
+#[cfg(not(feature = "aws"))]
+async fn remote(
+    deployment: &Deployment,
+    _name: &str,
+    _payload: &ProcessPayload,
+    _key: &StateKey,
+    _rerun: bool,
+    _timeout: Duration,
+) -> anyhow::Result<(End, Option<serde_json::Value>)> {
+    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
+}
+
 /// Sends the payload to the deployment's process queue and polls its record until a run that
 /// started after the send is terminal (or, without `--rerun`, until `process` skipped it as
 /// already SUCCEEDED or INVALID). On AWS a timeout leaves the execution running.
+#[cfg(feature = "aws")]
 async fn remote(
     deployment: &Deployment,
     name: &str,
@@ -168,16 +182,17 @@ async fn remote(
     rerun: bool,
     timeout: Duration,
 ) -> anyhow::Result<(End, Option<serde_json::Value>)> {
-    use cirrus_core::state::{State, StateStore};
-    let state = deployment.state_store().await?;
+    use cirrus_core::state::State;
+    let backends = deployment.backends()?;
+    let state = backends.state.clone();
     let before = state.get(key).await?;
     let runs_before = before.as_ref().map_or(0, |r| r.executions.len());
     if !rerun && let Some(record) = &before {
         // `process` would skip it: report the recorded outcome, as the local pipeline does.
         match record.state {
             State::Succeeded => {
-                let bucket = deployment.payload_bucket()?;
-                return Ok((End::Succeeded, Some(bucket.get_output(key.as_str(), None).await?)));
+                let output = backends.bucket.get_output(key.as_str(), None).await?;
+                return Ok((End::Succeeded, Some(output)));
             }
             State::Invalid => {
                 return Ok((
@@ -221,12 +236,7 @@ async fn remote(
         .await
         .unwrap_or(Ok(End::TimedOut))?;
     let output = match end {
-        End::Succeeded => Some(
-            deployment
-                .payload_bucket()?
-                .get_output(key.as_str(), None)
-                .await?,
-        ),
+        End::Succeeded => Some(backends.bucket.get_output(key.as_str(), None).await?),
         _ => None,
     };
     Ok((end, output))

@@ -44,14 +44,18 @@ pub fn run(args: Args, which: Which) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let url = match args.target.deployment() {
-        Some(name) => runtime
-            .block_on(Deployment::find(name))?
-            .payload_bucket_url()?,
-        None => bucket_url(args.payloads.as_deref())?,
+    let (url, bucket) = match args.target.deployment() {
+        Some(name) => {
+            let bucket = runtime.block_on(deployment_bucket(name))?;
+            (bucket.url(), bucket)
+        }
+        None => {
+            let url = bucket_url(args.payloads.as_deref())?;
+            let bucket = PayloadBucket::open(&url)?;
+            (url, bucket)
+        }
     };
     let payload = runtime.block_on(async {
-        let bucket = PayloadBucket::open(&url)?;
         let execution = args.execution.as_deref();
         match which {
             Which::Input => bucket.get_input(&args.payload_id, execution).await,
@@ -72,6 +76,19 @@ pub fn run(args: Args, which: Which) -> anyhow::Result<ExitCode> {
     serde_json::to_writer(&mut out, &payload)?;
     writeln!(out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The payload bucket of deployment `name`.
+#[cfg(feature = "aws")]
+async fn deployment_bucket(name: &str) -> anyhow::Result<PayloadBucket> {
+    Ok(Deployment::find(name).await?.backends()?.bucket)
+}
+
+/// Without the `aws` feature there is no deployment.
+#[cfg(not(feature = "aws"))]
+async fn deployment_bucket(name: &str) -> anyhow::Result<PayloadBucket> {
+    Deployment::find(name).await?;
+    anyhow::bail!("deployment {name}: built without the `aws` feature")
 }
 
 /// The payload bucket in effect: the flag (or env), else the project's, else the default

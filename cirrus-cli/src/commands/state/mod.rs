@@ -65,8 +65,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                         deployment.var("CIRRUS_WORKFLOW_EVENT_TOPIC_ARN").unwrap_or("(none)")
                     );
                 }
-                let (table, _) = deployment.state_tables()?;
-                StateDbSpec::Dynamodb(table)
+                StateDbSpec::Dynamodb(deployment.state_table()?.to_string())
             }
             None => StateDbSpec::resolve(args.state_db.as_deref())?,
         };
