@@ -75,7 +75,9 @@ impl Deployment {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("deployment {}: its SSM parameters lack {name}", self.name))
+            .ok_or_else(|| {
+                anyhow::anyhow!("deployment {}: its SSM parameters lack {name}", self.name)
+            })
     }
 
     /// The deployment's backends, as its Lambda functions see them: the state table, the

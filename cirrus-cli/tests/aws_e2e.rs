@@ -29,7 +29,7 @@
 
 use assert_cmd::Command;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use cirrus_core::state::{State, StateKey, StateStore};
+use cirrus_core::state::{State, StateKey};
 use cirrus_core::testing::MotoServer;
 use cirrus_deploy::config::DeploymentEnv;
 use cirrus_deploy::lambda::{Context, Function, Handler};
@@ -274,7 +274,15 @@ async fn deploy_then_process_update_state_and_query() {
     // 1. Deploy through moto's CloudFormation; then again, which changes nothing.
     let deployed = json_out(
         &cirrus(server, dir.path())
-            .args(["--format", "json", "deploy", "--stage", "test", "--code", "bootstrap.zip"])
+            .args([
+                "--format",
+                "json",
+                "deploy",
+                "--stage",
+                "test",
+                "--code",
+                "bootstrap.zip",
+            ])
             .output()
             .unwrap(),
     );
@@ -294,7 +302,15 @@ async fn deploy_then_process_update_state_and_query() {
     assert_eq!(deployed["missing"], json!([]), "{deployed}");
     let again = json_out(
         &cirrus(server, dir.path())
-            .args(["--format", "json", "deploy", "--stage", "test", "--code", "bootstrap.zip"])
+            .args([
+                "--format",
+                "json",
+                "deploy",
+                "--stage",
+                "test",
+                "--code",
+                "bootstrap.zip",
+            ])
             .output()
             .unwrap(),
     );
@@ -356,10 +372,9 @@ async fn deploy_then_process_update_state_and_query() {
         .await
         .unwrap();
     assert!(
-        targets
-            .targets()
-            .iter()
-            .any(|t| t.arn().ends_with(&format!("function:{deployment}-update-state"))),
+        targets.targets().iter().any(|t| t
+            .arn()
+            .ends_with(&format!("function:{deployment}-update-state"))),
         "the stack's rule targets update-state: {targets:?}"
     );
     // moto's EventBridge cannot deliver to a Lambda target (NotImplementedError), and would
@@ -460,7 +475,11 @@ async fn deploy_then_process_update_state_and_query() {
         .await
         .unwrap();
     let delivered = drain(&sqs, &caught).await;
-    assert_eq!(delivered.len(), 1, "the rule delivers the event once: {delivered:?}");
+    assert_eq!(
+        delivered.len(),
+        1,
+        "the rule delivers the event once: {delivered:?}"
+    );
     let recorded = update_state
         .handle(delivered[0].clone(), "e2e-2")
         .await
@@ -519,7 +538,13 @@ async fn deploy_then_process_update_state_and_query() {
     assert_eq!(shown["executionArn"], execution.as_str());
     let output = json_out(
         &cirrus(server, dir.path())
-            .args(["payload", "get-output", key.as_str(), "--deployment", &deployment])
+            .args([
+                "payload",
+                "get-output",
+                key.as_str(),
+                "--deployment",
+                &deployment,
+            ])
             .output()
             .unwrap(),
     );

@@ -181,7 +181,10 @@ impl Deployer {
                 body.as_bytes(),
             )
             .await?;
-            (None, Some(format!("https://{bucket}.s3.amazonaws.com/{key}")))
+            (
+                None,
+                Some(format!("https://{bucket}.s3.amazonaws.com/{key}")),
+            )
         } else {
             (Some(body), None)
         };
@@ -233,7 +236,8 @@ impl Deployer {
         let (mut filled_in, missing) =
             crate::fill_in::missing_resources(self, &plan.stack, &plan.template).await?;
         let outputs = self.outputs(&plan.stack).await?;
-        filled_in.extend(crate::fill_in::state_machines(self, &plan.state_machines, &outputs).await?);
+        filled_in
+            .extend(crate::fill_in::state_machines(self, &plan.state_machines, &outputs).await?);
         Ok(Deployed {
             applied,
             outputs,
@@ -491,7 +495,10 @@ impl Deployer {
                     let text = status.as_str();
                     let done_ok = match goal {
                         Goal::Ready => {
-                            matches!(status, StackStatus::CreateComplete | StackStatus::UpdateComplete)
+                            matches!(
+                                status,
+                                StackStatus::CreateComplete | StackStatus::UpdateComplete
+                            )
                         }
                         Goal::Gone => false,
                     };

@@ -76,7 +76,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    if let Some(code) = error.as_service_error().and_then(ProvideErrorMetadata::code)
+    if let Some(code) = error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
         && CREDENTIAL_CODES.contains(&code)
     {
         let message = error
@@ -118,5 +120,7 @@ pub fn code<E, R>(error: &SdkError<E, R>) -> Option<&str>
 where
     E: ProvideErrorMetadata,
 {
-    error.as_service_error().and_then(ProvideErrorMetadata::code)
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
 }

@@ -41,7 +41,10 @@ struct Pointer {
 pub async fn lookup(config: &SdkConfig, name: &str) -> Result<BTreeMap<String, String>> {
     let what = format!("deployment {name:?}");
     if name.is_empty() || name.contains('/') {
-        return Err(Error::config(what, "a deployment name is not empty and has no '/'"));
+        return Err(Error::config(
+            what,
+            "a deployment name is not empty and has no '/'",
+        ));
     }
     let ssm = aws_sdk_ssm::Client::new(config);
     let pointer_name = format!("{POINTER_PREFIX}{name}");
@@ -51,7 +54,10 @@ pub async fn lookup(config: &SdkConfig, name: &str) -> Result<BTreeMap<String, S
             .and_then(|p| p.value())
             .unwrap_or_default()
             .to_string(),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
             let known = list(config).await.unwrap_or_default();
             let known = if known.is_empty() {
                 "there are none in this account and region".to_string()
@@ -74,7 +80,10 @@ pub async fn lookup(config: &SdkConfig, name: &str) -> Result<BTreeMap<String, S
     if pointer.kind != "parameter_store" {
         return Err(Error::config(
             format!("SSM parameter {pointer_name}"),
-            format!("type {:?} is not supported (only parameter_store)", pointer.kind),
+            format!(
+                "type {:?} is not supported (only parameter_store)",
+                pointer.kind
+            ),
         ));
     }
     let prefix = if pointer.value.ends_with('/') {

@@ -18,8 +18,14 @@ pub async fn describe(config: &SdkConfig, arn: &str) -> Result<Value> {
     let client = aws_sdk_sfn::Client::new(config);
     let output = match client.describe_execution().execution_arn(arn).send().await {
         Ok(output) => output,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => {
-            return Err(Error::config(format!("execution {arn}"), "it does not exist"));
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_execution_does_not_exist()) =>
+        {
+            return Err(Error::config(
+                format!("execution {arn}"),
+                "it does not exist",
+            ));
         }
         Err(e) => return Err(aws::error("states:DescribeExecution", e)),
     };
@@ -65,8 +71,14 @@ pub async fn history(config: &SdkConfig, arn: &str) -> Result<Vec<Value>> {
             .await
         {
             Ok(output) => output,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => {
-                return Err(Error::config(format!("execution {arn}"), "it does not exist"));
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_execution_does_not_exist()) =>
+            {
+                return Err(Error::config(
+                    format!("execution {arn}"),
+                    "it does not exist",
+                ));
             }
             Err(e) => return Err(aws::error("states:GetExecutionHistory", e)),
         };
@@ -100,55 +112,100 @@ fn details(event: &aws_sdk_sfn::types::HistoryEvent) -> Option<(&'static str, Va
         )
     }
     if let Some(d) = event.execution_started_event_details() {
-        return Some(("executionStartedEventDetails", object(&[("input", d.input()), ("roleArn", d.role_arn())])));
+        return Some((
+            "executionStartedEventDetails",
+            object(&[("input", d.input()), ("roleArn", d.role_arn())]),
+        ));
     }
     if let Some(d) = event.execution_succeeded_event_details() {
-        return Some(("executionSucceededEventDetails", object(&[("output", d.output())])));
+        return Some((
+            "executionSucceededEventDetails",
+            object(&[("output", d.output())]),
+        ));
     }
     if let Some(d) = event.execution_failed_event_details() {
-        return Some(("executionFailedEventDetails", object(&[("error", d.error()), ("cause", d.cause())])));
+        return Some((
+            "executionFailedEventDetails",
+            object(&[("error", d.error()), ("cause", d.cause())]),
+        ));
     }
     if let Some(d) = event.execution_aborted_event_details() {
-        return Some(("executionAbortedEventDetails", object(&[("error", d.error()), ("cause", d.cause())])));
+        return Some((
+            "executionAbortedEventDetails",
+            object(&[("error", d.error()), ("cause", d.cause())]),
+        ));
     }
     if let Some(d) = event.execution_timed_out_event_details() {
-        return Some(("executionTimedOutEventDetails", object(&[("error", d.error()), ("cause", d.cause())])));
+        return Some((
+            "executionTimedOutEventDetails",
+            object(&[("error", d.error()), ("cause", d.cause())]),
+        ));
     }
     if let Some(d) = event.state_entered_event_details() {
-        return Some(("stateEnteredEventDetails", object(&[("name", Some(d.name())), ("input", d.input())])));
+        return Some((
+            "stateEnteredEventDetails",
+            object(&[("name", Some(d.name())), ("input", d.input())]),
+        ));
     }
     if let Some(d) = event.state_exited_event_details() {
-        return Some(("stateExitedEventDetails", object(&[("name", Some(d.name())), ("output", d.output())])));
+        return Some((
+            "stateExitedEventDetails",
+            object(&[("name", Some(d.name())), ("output", d.output())]),
+        ));
     }
     if let Some(d) = event.task_scheduled_event_details() {
         return Some((
             "taskScheduledEventDetails",
-            object(&[("resourceType", Some(d.resource_type())), ("resource", Some(d.resource())), ("parameters", Some(d.parameters()))]),
+            object(&[
+                ("resourceType", Some(d.resource_type())),
+                ("resource", Some(d.resource())),
+                ("parameters", Some(d.parameters())),
+            ]),
         ));
     }
     if let Some(d) = event.task_succeeded_event_details() {
         return Some((
             "taskSucceededEventDetails",
-            object(&[("resourceType", Some(d.resource_type())), ("resource", Some(d.resource())), ("output", d.output())]),
+            object(&[
+                ("resourceType", Some(d.resource_type())),
+                ("resource", Some(d.resource())),
+                ("output", d.output()),
+            ]),
         ));
     }
     if let Some(d) = event.task_failed_event_details() {
         return Some((
             "taskFailedEventDetails",
-            object(&[("resourceType", Some(d.resource_type())), ("resource", Some(d.resource())), ("error", d.error()), ("cause", d.cause())]),
+            object(&[
+                ("resourceType", Some(d.resource_type())),
+                ("resource", Some(d.resource())),
+                ("error", d.error()),
+                ("cause", d.cause()),
+            ]),
         ));
     }
     if let Some(d) = event.task_timed_out_event_details() {
         return Some((
             "taskTimedOutEventDetails",
-            object(&[("resourceType", Some(d.resource_type())), ("resource", Some(d.resource())), ("error", d.error()), ("cause", d.cause())]),
+            object(&[
+                ("resourceType", Some(d.resource_type())),
+                ("resource", Some(d.resource())),
+                ("error", d.error()),
+                ("cause", d.cause()),
+            ]),
         ));
     }
     if let Some(d) = event.lambda_function_failed_event_details() {
-        return Some(("lambdaFunctionFailedEventDetails", object(&[("error", d.error()), ("cause", d.cause())])));
+        return Some((
+            "lambdaFunctionFailedEventDetails",
+            object(&[("error", d.error()), ("cause", d.cause())]),
+        ));
     }
     if let Some(d) = event.lambda_function_succeeded_event_details() {
-        return Some(("lambdaFunctionSucceededEventDetails", object(&[("output", d.output())])));
+        return Some((
+            "lambdaFunctionSucceededEventDetails",
+            object(&[("output", d.output())]),
+        ));
     }
     None
 }

@@ -118,10 +118,18 @@ pub async fn state_machines(
     let (region, account) = (deployer.region(), &deployer.identity().account);
     let mut changed = Vec::new();
     for machine in machines {
-        let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{}", machine.name);
+        let arn = format!(
+            "arn:aws:states:{region}:{account}:stateMachine:{}",
+            machine.name
+        );
         let definition = crate::stack::sub::resolve(&machine.definition, outputs)?;
         let label = format!("{} (AWS::StepFunctions::StateMachine)", machine.name);
-        match sfn.describe_state_machine().state_machine_arn(&arn).send().await {
+        match sfn
+            .describe_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+        {
             Ok(found) => {
                 let same = serde_json::from_str::<Value>(found.definition()).ok()
                     == serde_json::from_str::<Value>(&definition).ok();
@@ -136,7 +144,10 @@ pub async fn state_machines(
                     .map_err(|e| aws::error("states:UpdateStateMachine", e))?;
                 tracing::info!(state_machine = %machine.name, "its definition differed from the stack's: updated it through Step Functions");
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_state_machine_does_not_exist()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_state_machine_does_not_exist()) =>
+            {
                 let role = outputs.get(&machine.role_output).ok_or_else(|| {
                     Error::config(
                         format!("stack output {}", machine.role_output),
@@ -173,9 +184,19 @@ pub async fn delete_state_machines(deployer: &Deployer, names: &[String]) -> Res
         let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{name}");
         // DeleteStateMachine succeeds for a missing machine too: look first, to report only
         // what was there.
-        match sfn.describe_state_machine().state_machine_arn(&arn).send().await {
+        match sfn
+            .describe_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+        {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_state_machine_does_not_exist()) => continue,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_state_machine_does_not_exist()) =>
+            {
+                continue;
+            }
             Err(e) => return Err(aws::error("states:DescribeStateMachine", e)),
         }
         sfn.delete_state_machine()
@@ -202,7 +223,10 @@ async fn subscribe(sns: &aws_sdk_sns::Client, id: &str, properties: &Value) -> R
         .endpoint(field("Endpoint")?)
         .return_subscription_arn(true);
     if let Some(raw) = properties.get("RawMessageDelivery") {
-        let raw = raw.as_bool().map_or_else(|| raw.as_str().unwrap_or("false").to_string(), |b| b.to_string());
+        let raw = raw.as_bool().map_or_else(
+            || raw.as_str().unwrap_or("false").to_string(),
+            |b| b.to_string(),
+        );
         request = request.attributes("RawMessageDelivery", raw);
     }
     if let Some(filter) = properties.get("FilterPolicy") {
@@ -229,7 +253,11 @@ fn policy_text(properties: &Value, id: &str) -> Result<String> {
 fn strings(value: &Value, id: &str, name: &str) -> Result<Vec<String>> {
     value
         .as_array()
-        .map(|list| list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .ok_or_else(|| Error::config(format!("{id}.Properties.{name}"), "a list is required"))
 }
 
@@ -253,7 +281,9 @@ impl Resolver<'_> {
             Value::Object(map) if map.len() == 1 => {
                 let (key, argument) = map.iter().next().expect("one entry");
                 match key.as_str() {
-                    "Ref" => self.reference(argument.as_str().unwrap_or_default(), at).map(Value::String),
+                    "Ref" => self
+                        .reference(argument.as_str().unwrap_or_default(), at)
+                        .map(Value::String),
                     "Fn::GetAtt" => {
                         let (name, attribute) = match argument {
                             Value::Array(parts) if parts.len() == 2 => (
@@ -261,7 +291,9 @@ impl Resolver<'_> {
                                 parts[1].as_str().unwrap_or_default().to_string(),
                             ),
                             Value::String(text) => match text.split_once('.') {
-                                Some((name, attribute)) => (name.to_string(), attribute.to_string()),
+                                Some((name, attribute)) => {
+                                    (name.to_string(), attribute.to_string())
+                                }
                                 None => (text.clone(), String::new()),
                             },
                             _ => (String::new(), String::new()),
@@ -279,16 +311,22 @@ impl Resolver<'_> {
                         self.substitute(&text, at).map(Value::String)
                     }
                     "Fn::Join" => {
-                        let parts = argument.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
-                            Error::config(at, "Fn::Join takes [separator, [values]]")
-                        })?;
+                        let parts =
+                            argument
+                                .as_array()
+                                .filter(|p| p.len() == 2)
+                                .ok_or_else(|| {
+                                    Error::config(at, "Fn::Join takes [separator, [values]]")
+                                })?;
                         let separator = parts[0].as_str().unwrap_or_default();
                         let values = self.resolve(&parts[1], at)?;
                         let values: Vec<String> = values
                             .as_array()
                             .map(|list| {
                                 list.iter()
-                                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                                    .map(|v| {
+                                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default();
@@ -343,7 +381,9 @@ impl Resolver<'_> {
             }
             ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{physical}"),
             ("AWS::Events::Rule", "Arn") if physical.starts_with("arn:") => physical.clone(),
-            ("AWS::Events::Rule", "Arn") => format!("arn:aws:events:{region}:{account}:rule/{last}"),
+            ("AWS::Events::Rule", "Arn") => {
+                format!("arn:aws:events:{region}:{account}:rule/{last}")
+            }
             ("AWS::IAM::Role", "Arn") if physical.starts_with("arn:") => physical.clone(),
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{physical}"),
             (_, _) if physical.starts_with("arn:") && attribute == "Arn" => physical.clone(),
@@ -363,7 +403,10 @@ impl Resolver<'_> {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let Some(end) = rest[start..].find('}') else {
-                return Err(Error::config(at, format!("Fn::Sub {text:?}: an unclosed ${{")));
+                return Err(Error::config(
+                    at,
+                    format!("Fn::Sub {text:?}: an unclosed ${{"),
+                ));
             };
             let name = &rest[start + 2..start + end];
             let value = match name.split_once('.') {
@@ -427,7 +470,9 @@ mod tests {
                 "Joined": "a:us-east-1"
             })
         );
-        let error = resolver.resolve(&json!({"Ref": "Nope"}), "Sub").unwrap_err();
+        let error = resolver
+            .resolve(&json!({"Ref": "Nope"}), "Sub")
+            .unwrap_err();
         assert!(error.to_string().contains("Ref Nope"), "{error}");
     }
 }

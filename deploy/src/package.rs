@@ -52,7 +52,10 @@ pub fn build(workspace: &Path) -> Result<PathBuf> {
     let status = child.wait().map_err(|e| Error::io(workspace, e))?;
     if !status.success() {
         return Err(Error::config(
-            format!("cargo build --release --bin {BOOTSTRAP} in {}", workspace.display()),
+            format!(
+                "cargo build --release --bin {BOOTSTRAP} in {}",
+                workspace.display()
+            ),
             format!("failed ({status})"),
         ));
     }
@@ -134,7 +137,11 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-async fn ensure_bucket(client: &aws_sdk_s3::Client, config: &SdkConfig, bucket: &str) -> Result<()> {
+async fn ensure_bucket(
+    client: &aws_sdk_s3::Client,
+    config: &SdkConfig,
+    bucket: &str,
+) -> Result<()> {
     match client.head_bucket().bucket(bucket).send().await {
         Ok(_) => return Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
@@ -155,7 +162,10 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, config: &SdkConfig, bucket: 
             tracing::info!(bucket, "created the artifacts bucket");
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
             Ok(())
         }
         Err(e) => Err(aws::error("s3:CreateBucket", e)),

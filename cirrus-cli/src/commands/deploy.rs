@@ -15,16 +15,16 @@
 //!   a resource the stack skipped could not be created.
 
 use crate::cli::Global;
-use crate::output::Format;
 use crate::commands::workflow::definition;
 use crate::local::load_workflows;
+use crate::output::Format;
 use crate::project::{DEFINITION_FILES, Project, current_root};
 use anyhow::Context;
 use cirrus_deploy::apply::{Deployer, Plan, StackEvent};
 use cirrus_deploy::stack::{self, StackInput, TaskSource, Workflow};
+use cirrus_tasks::TaskEnv;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use cirrus_tasks::TaskEnv;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,7 +137,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                     writeln!(out, "stack {name} does not exist: nothing to delete")?;
                 }
             } else {
-                writeln!(out, "stack {name} {}", report["applied"].as_str().unwrap_or(""))?;
+                writeln!(
+                    out,
+                    "stack {name} {}",
+                    report["applied"].as_str().unwrap_or("")
+                )?;
                 for resource in report["filled_in"].as_array().into_iter().flatten() {
                     writeln!(
                         out,
@@ -193,7 +197,10 @@ fn dry_run(args: &Args, stack: &cirrus_deploy::stack::Stack) -> anyhow::Result<E
 fn package(args: &Args, project: &Project) -> anyhow::Result<Option<PathBuf>> {
     let out = project.root.join(PACKAGE_FILE);
     if args.package {
-        let workspace = args.workspace.clone().unwrap_or_else(|| project.root.clone());
+        let workspace = args
+            .workspace
+            .clone()
+            .unwrap_or_else(|| project.root.clone());
         tracing::info!(workspace = %workspace.display(), "building the Lambda package (cargo build --release --bin bootstrap)");
         let binary = cirrus_deploy::package::build(&workspace)?;
         cirrus_deploy::package::zip_bootstrap(&binary, &out)?;

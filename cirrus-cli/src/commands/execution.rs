@@ -116,7 +116,10 @@ async fn record(
     deployment: &Deployment,
     _key: &StateKey,
 ) -> anyhow::Result<cirrus_core::state::StateRecord> {
-    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
+    anyhow::bail!(
+        "deployment {}: built without the `aws` feature",
+        deployment.name
+    )
 }
 
 #[cfg(feature = "aws")]
@@ -131,12 +134,18 @@ async fn fetch_history(deployment: &Deployment, arn: &str) -> anyhow::Result<Vec
 
 #[cfg(not(feature = "aws"))]
 async fn fetch(deployment: &Deployment, _arn: &str) -> anyhow::Result<Value> {
-    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
+    anyhow::bail!(
+        "deployment {}: built without the `aws` feature",
+        deployment.name
+    )
 }
 
 #[cfg(not(feature = "aws"))]
 async fn fetch_history(deployment: &Deployment, _arn: &str) -> anyhow::Result<Vec<Value>> {
-    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
+    anyhow::bail!(
+        "deployment {}: built without the `aws` feature",
+        deployment.name
+    )
 }
 
 fn print_execution(execution: &Value, format: Format) -> anyhow::Result<()> {

@@ -2,10 +2,10 @@
 
 pub mod completions;
 pub mod create;
-pub mod feed;
 #[cfg(feature = "aws")]
 pub mod deploy;
 pub mod execution;
+pub mod feed;
 pub mod hsi;
 pub mod init;
 pub mod payload;

@@ -79,7 +79,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         })?
     } else {
         let project = Project::load_root(&current_root()?)?;
-        runtime.block_on(local_run(&project, &args, global, &name, &payload, &key, timeout))?
+        runtime.block_on(local_run(
+            &project, &args, global, &name, &payload, &key, timeout,
+        ))?
     };
     match end {
         End::Succeeded => {
@@ -112,7 +114,7 @@ async fn local_run(
     let payload_id = key.as_str();
     {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let local = local::open(&project, Purpose::Run, vec![Arc::new(Events(tx))]).await?;
+        let local = local::open(project, Purpose::Run, vec![Arc::new(Events(tx))]).await?;
         let submitted = local
             .pipeline
             .submit(&[payload.to_value().to_string()])
@@ -126,7 +128,11 @@ async fn local_run(
             follow: true,
             ..RunOptions::default()
         };
-        let progress = Progress::start(local.pipeline.stats(), local.queue.clone(), global.quiet > 0);
+        let progress = Progress::start(
+            local.pipeline.stats(),
+            local.queue.clone(),
+            global.quiet > 0,
+        );
         let run = local.pipeline.run(&options, &shutdown);
         tokio::pin!(run);
         let wait = wait_for(key, &mut rx, &local);
@@ -167,7 +173,10 @@ async fn remote(
     _rerun: bool,
     _timeout: Duration,
 ) -> anyhow::Result<(End, Option<serde_json::Value>)> {
-    anyhow::bail!("deployment {}: built without the `aws` feature", deployment.name)
+    anyhow::bail!(
+        "deployment {}: built without the `aws` feature",
+        deployment.name
+    )
 }
 
 /// Sends the payload to the deployment's process queue and polls its record until a run that
@@ -225,7 +234,9 @@ async fn remote(
                 State::Succeeded => return anyhow::Ok(End::Succeeded),
                 State::Failed | State::Invalid | State::Aborted => {
                     return Ok(End::Failed(
-                        record.last_error.unwrap_or_else(|| record.state.to_string()),
+                        record
+                            .last_error
+                            .unwrap_or_else(|| record.state.to_string()),
                     ));
                 }
                 State::Claimed | State::Processing => {}

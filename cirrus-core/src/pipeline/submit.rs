@@ -5,8 +5,7 @@ use super::stats::{Counter, Stats};
 use crate::Result;
 use crate::payload::{Parsed, PayloadInput, size::must_travel_as_url};
 use crate::process::{
-    Envelope, Message, MessageSink, Rejected, Rejection, WorkflowEvent, WorkflowEventType,
-    extract,
+    Envelope, Message, MessageSink, Rejected, Rejection, WorkflowEvent, WorkflowEventType, extract,
 };
 use crate::queue::Queue;
 use crate::state::{StateKey, Timestamp};
