@@ -16,7 +16,7 @@ use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// The boxed source of an [`crate::Error`].
-pub(crate) type Source = Box<dyn std::error::Error + Send + Sync>;
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
 
 /// Service error codes meaning the credentials were refused.
 const BAD_CREDENTIALS: &[&str] = &[
@@ -53,7 +53,7 @@ const CREDENTIALS_HINT: &str = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SE
 /// line, and returns the error to chain under it (none for a credentials problem, which the
 /// line explains in full). `missing` lists the service's error codes for a missing resource
 /// with what to say then.
-pub(crate) fn describe<E>(
+pub fn describe<E>(
     context: &str,
     error: SdkError<E, HttpResponse>,
     missing: &[(&str, &str)],
@@ -104,6 +104,11 @@ where
         );
     }
     (format!("{context}: {detail}"), Some(Box::new(error)))
+}
+
+/// Whether a line from [`describe`] is about missing or refused credentials.
+pub fn is_credentials_problem(line: &str) -> bool {
+    line.contains("AWS credentials are missing or invalid")
 }
 
 /// Splits entries of `sizes` bytes, in order, into batch requests of at most `max_entries`

@@ -50,7 +50,7 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "aws")]
-mod aws;
+pub mod aws;
 mod error;
 pub mod payload;
 pub mod pipeline;

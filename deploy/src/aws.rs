@@ -8,17 +8,8 @@ use crate::{Error, Result};
 use aws_config::{BehaviorVersion, Region};
 
 pub use aws_config::SdkConfig;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-
-/// The service error codes that mean "these credentials are not accepted".
-const CREDENTIAL_CODES: [&str; 6] = [
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidAccessKeyId",
-];
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 /// Loads the SDK configuration from the environment; `region` overrides `AWS_REGION`.
 ///
@@ -66,53 +57,26 @@ pub async fn identity(config: &SdkConfig) -> Result<Identity> {
     })
 }
 
-/// An SDK error as an [`Error`] naming `operation` (`service:Operation`).
-///
-/// Missing credentials (no provider found any) and rejected ones (the service says the key is
-/// unknown, the signature is wrong or the token expired) become [`Error::Credentials`], one
-/// line that says what to set; anything else is [`Error::Aws`] with the service's message.
-pub fn error<E, R>(operation: &str, error: SdkError<E, R>) -> Error
+/// An SDK error as an [`Error`] naming `operation` (`service:Operation`), described by
+/// [`cirrus_core::aws::describe`]: missing or refused credentials become
+/// [`Error::Credentials`], one line that says what to set; anything else is [`Error::Aws`].
+pub fn error<E>(operation: &str, error: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    if let Some(code) = error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        && CREDENTIAL_CODES.contains(&code)
-    {
-        let message = error
-            .as_service_error()
-            .and_then(ProvideErrorMetadata::message)
-            .unwrap_or(code)
-            .to_string();
-        return credentials(operation, &message);
+    let (line, _) = cirrus_core::aws::describe(operation, error, &[]);
+    if cirrus_core::aws::is_credentials_problem(&line) {
+        return Error::Credentials(line);
     }
-    let detail = DisplayErrorContext(&error).to_string();
-    if let SdkError::DispatchFailure(_) = &error
-        && detail.contains("credentials")
-    {
-        return credentials(operation, "no credentials were found");
-    }
-    let message = match error.as_service_error() {
-        Some(service) => match (service.code(), service.message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.to_string(),
-            _ => detail,
-        },
-        None => detail,
-    };
+    let message = line
+        .strip_prefix(operation)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(&line)
+        .to_string();
     Error::Aws {
         operation: operation.to_string(),
         message,
     }
-}
-
-/// The one-line credentials error.
-fn credentials(operation: &str, reason: &str) -> Error {
-    Error::Credentials(format!(
-        "AWS credentials are missing or invalid ({operation}: {reason}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-    ))
 }
 
 /// The service error code of an SDK error, if the service answered.
