@@ -19,8 +19,9 @@
 //!    successor.
 //! 5. `cirrus state query --deployment` and `cirrus execution get` show the result.
 //!
-//! Also: a workflow the stack does not have gives a FAILED record; missing credentials give
-//! one clear error line; `cirrus deploy --delete` removes the stack.
+//! Also: a workflow the stack does not have gives a FAILED record, which `cirrus feed rerun
+//! --deployment` puts back on the queue; missing credentials give one clear error line;
+//! `cirrus deploy --delete` removes the stack.
 //!
 //! moto does not run Lambda code (`use_docker: false`), so the package the stack deploys is a
 //! stand-in zip; the handlers themselves run in this process.
@@ -572,6 +573,35 @@ async fn deploy_then_process_update_state_and_query() {
             .contains(&format!("{deployment}-ghost")),
         "{record:?}"
     );
+
+    // `cirrus feed rerun --deployment`: the FAILED payload, read from the deployment's state
+    // table and payload bucket, back on its SQS queue with `replace` set.
+    std::fs::write(
+        dir.path().join("rerun.toml"),
+        "[source]\nworkflows = [\"ghost\"]\nstates = [\"FAILED\"]\n",
+    )
+    .unwrap();
+    let fed = cirrus(server, dir.path())
+        .args([
+            "feed",
+            "rerun",
+            "--config",
+            "rerun.toml",
+            "--deployment",
+            &deployment,
+        ])
+        .output()
+        .unwrap();
+    assert!(fed.status.success(), "{fed:?}");
+    let rerun = drain(&sqs, &queue).await;
+    assert_eq!(
+        rerun.len(),
+        1,
+        "{rerun:?} {}",
+        String::from_utf8_lossy(&fed.stderr)
+    );
+    assert_eq!(rerun[0]["features"][0]["id"], "scene-2");
+    assert_eq!(rerun[0]["process"][0]["replace"], true, "{}", rerun[0]);
 
     // Missing credentials: one clear line.
     let denied = cirrus(server, dir.path())

@@ -18,6 +18,7 @@ use crate::local;
 use crate::output::Format;
 use crate::project::{DEFAULT_PAYLOAD_BUCKET, Project, current_root};
 use crate::state_db::StateDbSpec;
+use crate::target::{Deployment, TargetArgs};
 use anyhow::Context;
 use cirrus_core::store::PayloadBucket;
 use cirrus_feeders::catalog::{CatalogConfig, CatalogFeeder};
@@ -69,6 +70,10 @@ pub struct Args {
     /// Resume from this file when it exists, and keep it up to date.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+    /// The local project's queue (and, for `rerun`, state DB and payload bucket), or a
+    /// deployment's: its SQS process queue, DynamoDB state table and S3 payload bucket.
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 /// `N` or `N/s`, a positive number.
@@ -99,6 +104,10 @@ struct Setup {
 
 async fn feed(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let project = || -> anyhow::Result<Project> { Project::load_root(&current_root()?) };
+    let remote = match args.target.deployment() {
+        Some(name) => Some(remote_backends(name).await?),
+        None => None,
+    };
     let setup = match args.name {
         Name::StacApi => setup::<StacApiConfig>(&args, |c| Ok(Box::new(StacApiFeeder::new(c)?)))?,
         Name::StacCatalog => {
@@ -106,16 +115,24 @@ async fn feed(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         }
         Name::Listing => setup::<ListingConfig>(&args, |c| Ok(Box::new(ListingFeeder::new(c)?)))?,
         Name::Rerun => {
-            let project = project()?;
-            let state = StateDbSpec::of_project(&project)?.open().await?;
-            let bucket = payload_bucket(&project)?;
-            setup::<RerunConfig>(&args, |c| {
-                Ok(Box::new(RerunFeeder::new(c, Arc::from(state), bucket)?))
-            })?
+            let (state, bucket) = match &remote {
+                Some(backends) => (backends.state.clone(), backends.bucket.clone()),
+                None => {
+                    let project = project()?;
+                    let state = StateDbSpec::of_project(&project)?.open().await?;
+                    (Arc::from(state), payload_bucket(&project)?)
+                }
+            };
+            setup::<RerunConfig>(&args, |c| Ok(Box::new(RerunFeeder::new(c, state, bucket)?)))?
         }
     };
     let sink: Box<dyn Sink> = if args.dry_run {
         Box::new(NdjsonSink::new(std::io::BufWriter::new(std::io::stdout())))
+    } else if let Some(backends) = &remote {
+        Box::new(QueueSink::new(
+            backends.queue.clone(),
+            backends.bucket.clone(),
+        ))
     } else {
         let project = project()?;
         let queue = local::open_queue(&project, true).await?;
@@ -176,6 +193,31 @@ fn payload_bucket(project: &Project) -> anyhow::Result<PayloadBucket> {
             .unwrap_or(DEFAULT_PAYLOAD_BUCKET),
     );
     PayloadBucket::open(&url).with_context(|| format!("the payload bucket {url}"))
+}
+
+/// What a feed to deployment `name` uses: its queue, state table and payload bucket.
+#[cfg(feature = "aws")]
+async fn remote_backends(name: &str) -> anyhow::Result<RemoteBackends> {
+    let backends = Deployment::find(name).await?.backends()?;
+    Ok(RemoteBackends {
+        queue: backends.queue,
+        state: backends.state,
+        bucket: backends.bucket,
+    })
+}
+
+/// Without the `aws` feature there is no deployment to feed.
+#[cfg(not(feature = "aws"))]
+async fn remote_backends(name: &str) -> anyhow::Result<RemoteBackends> {
+    Deployment::find(name).await?;
+    anyhow::bail!("deployment {name}: built without the `aws` feature")
+}
+
+/// A deployment's backends, as a feed uses them.
+struct RemoteBackends {
+    queue: Arc<dyn cirrus_core::queue::Queue>,
+    state: Arc<dyn cirrus_core::state::StateStore>,
+    bucket: cirrus_core::store::PayloadBucket,
 }
 
 /// A spinner line on stderr with the counters, redrawn a few times a second; hidden when

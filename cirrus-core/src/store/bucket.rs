@@ -236,8 +236,15 @@ impl PayloadBucket {
 }
 
 /// `executions/<payload_id>/<execution>/<file>`, after checking both parts.
+///
+/// An execution given by its Step Functions ARN (as the state records of a deployment hold
+/// them, like cirrus-geo's) is filed under its name, the ARN's last part, as cirrus-geo does.
 fn execution_key(payload_id: &str, execution: &str, file: &str) -> Result<String> {
     check_payload_id(payload_id)?;
+    let execution = match execution.strip_prefix("arn:") {
+        Some(arn) if arn.contains(":execution:") => arn.rsplit(':').next().unwrap_or(execution),
+        _ => execution,
+    };
     if let Some(problem) = segment_problem(execution) {
         return Err(Error::invalid_argument(
             "execution",

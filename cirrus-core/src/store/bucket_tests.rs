@@ -215,3 +215,28 @@ async fn roots_can_be_chosen() {
     let nested = PayloadBucket::with_root(&store, "x/y").unwrap();
     assert_eq!(nested.url(), format!("{}/x/y", store.url()));
 }
+
+#[tokio::test]
+async fn an_execution_arn_is_filed_under_its_name() {
+    let (_dir, bucket) = temp_bucket();
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:p-cog:4f1c2b9e";
+    bucket
+        .put_input(ID, "4f1c2b9e", &json!({"n": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        bucket.input_url(ID, arn).unwrap(),
+        bucket.input_url(ID, "4f1c2b9e").unwrap()
+    );
+    assert_eq!(
+        bucket.get_input(ID, Some(arn)).await.unwrap(),
+        json!({"n": 1})
+    );
+    // Any other colon-holding name is still a name of its own.
+    assert!(
+        bucket
+            .input_url(ID, "a:b")
+            .unwrap()
+            .ends_with("/a:b/input.json")
+    );
+}
