@@ -451,7 +451,10 @@ mod tests {
         );
         assert!(matches!(
             Ending::from_failure("NotInvalidInput", None, false),
-            Ending::Failed { timed_out: false, .. }
+            Ending::Failed {
+                timed_out: false,
+                ..
+            }
         ));
         assert_eq!(
             Ending::from_failure("States.Timeout", Some("late"), true),
