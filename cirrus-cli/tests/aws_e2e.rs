@@ -20,8 +20,9 @@
 //! 5. `cirrus state query --deployment` and `cirrus execution get` show the result.
 //!
 //! Also: a workflow the stack does not have gives a FAILED record, which `cirrus feed rerun
-//! --deployment` puts back on the queue; missing credentials give one clear error line;
-//! `cirrus deploy --delete` removes the stack.
+//! --deployment` puts back on the queue; missing credentials give one clear error line, and
+//! so do refused ones (a second server that checks credentials); `cirrus deploy --delete`
+//! removes the stack.
 //!
 //! moto does not run Lambda code (`use_docker: false`), so the package the stack deploys is a
 //! stand-in zip; the handlers themselves run in this process.
@@ -29,16 +30,15 @@
 #![cfg(feature = "aws")]
 
 use assert_cmd::Command;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use cirrus_core::state::{State, StateKey};
 use cirrus_core::testing::MotoServer;
 use cirrus_deploy::config::DeploymentEnv;
 use cirrus_deploy::lambda::{Context, Function, Handler};
+use cirrus_deploy::testing::{acknowledge, drain, status_event};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
@@ -123,138 +123,6 @@ fn payload(workflow: &str, item: &str) -> Value {
             {"workflow": "second"}
         ]
     })
-}
-
-/// Receives what is waiting in `queue` (up to 10), as the SQS event Lambda's event source
-/// mapping hands to a function.
-async fn sqs_event(sqs: &aws_sdk_sqs::Client, queue: &str) -> Value {
-    let received = sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .wait_time_seconds(2)
-        .message_system_attribute_names(MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let name = queue.rsplit('/').next().unwrap();
-    let records: Vec<Value> = received
-        .messages()
-        .iter()
-        .map(|m| {
-            let attributes: serde_json::Map<String, Value> = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_string(), json!(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "messageId": m.message_id().unwrap(),
-                "receiptHandle": m.receipt_handle().unwrap(),
-                "body": m.body().unwrap(),
-                "attributes": attributes,
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body().unwrap_or_default(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
-                "awsRegion": REGION,
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
-/// Deletes the messages of `event` that `response` does not report as failed, as the event
-/// source mapping does.
-async fn acknowledge(sqs: &aws_sdk_sqs::Client, queue: &str, event: &Value, response: &Value) {
-    let failed: Vec<&str> = response["batchItemFailures"]
-        .as_array()
-        .expect("a batch response")
-        .iter()
-        .filter_map(|f| f["itemIdentifier"].as_str())
-        .collect();
-    for record in event["Records"].as_array().unwrap() {
-        if !failed.contains(&record["messageId"].as_str().unwrap()) {
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(record["receiptHandle"].as_str().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
-/// The bodies waiting in `queue`, received and deleted.
-async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
-    let mut bodies = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if received.messages().is_empty() {
-            return bodies;
-        }
-        for m in received.messages() {
-            let mut body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-            if let Some(attributes) = m.message_attributes() {
-                let attributes: serde_json::Map<String, Value> = attributes
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!(v.string_value())))
-                    .collect();
-                body["__attributes"] = Value::Object(attributes);
-            }
-            bodies.push(body);
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
-/// The execution's status change event, from its real `DescribeExecution` once it stopped,
-/// in EventBridge's shape.
-async fn status_event(sfn: &aws_sdk_sfn::Client, execution: &str) -> (String, Value) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let described = loop {
-        let described = sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .unwrap();
-        if described.status().as_str() != "RUNNING" {
-            break described;
-        }
-        assert!(Instant::now() < deadline, "{execution} still running");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let detail = json!({
-        "executionArn": execution,
-        "stateMachineArn": described.state_machine_arn(),
-        "name": described.name().unwrap(),
-        "status": described.status().as_str(),
-        "startDate": described.start_date().to_millis().unwrap(),
-        "stopDate": described.stop_date().map(|d| d.to_millis().unwrap()),
-        "input": described.input(),
-        "inputDetails": {"included": true},
-        "output": described.output(),
-        "outputDetails": {"included": true},
-        "error": described.error(),
-        "cause": described.cause(),
-    });
-    (described.status().as_str().to_string(), detail)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,7 +315,7 @@ async fn deploy_then_process_update_state_and_query() {
     let key = StateKey::parse("e2e/workflow-mirror/scene-1").unwrap();
 
     // 3. process, in-process, with the real SQS event.
-    let event = sqs_event(&sqs, &queue).await;
+    let event = cirrus_deploy::testing::sqs_event(&sqs, &queue, REGION, ACCOUNT).await;
     assert_eq!(event["Records"].as_array().unwrap().len(), 1, "{event}");
     let response = process.handle(event.clone(), "e2e-1").await.unwrap();
     acknowledge(&sqs, &queue, &event, &response).await;
@@ -460,8 +328,9 @@ async fn deploy_then_process_update_state_and_query() {
     );
 
     // 4. The execution's status event, through EventBridge and the stack's rule.
-    let (status, detail) = status_event(&sfn, &execution).await;
-    assert_eq!(status, "SUCCEEDED");
+    let status = status_event(&sfn, &execution, false).await;
+    assert_eq!(status["detail"]["status"], "SUCCEEDED");
+    let detail = &status["detail"];
     events
         .put_events()
         .entries(
@@ -482,7 +351,7 @@ async fn deploy_then_process_update_state_and_query() {
         "the rule delivers the event once: {delivered:?}"
     );
     let recorded = update_state
-        .handle(delivered[0].clone(), "e2e-2")
+        .handle(delivered[0].0.clone(), "e2e-2")
         .await
         .unwrap();
     assert_eq!(recorded["state"], "SUCCEEDED", "{recorded}");
@@ -491,12 +360,12 @@ async fn deploy_then_process_update_state_and_query() {
     assert_eq!(record.state, State::Succeeded);
     let items = drain(&sqs, &published).await;
     assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["id"], "scene-1");
-    assert_eq!(items[0]["__attributes"]["collection"], "e2e");
-    assert_eq!(items[0]["__attributes"]["status"], "created");
+    assert_eq!(items[0].0["id"], "scene-1");
+    assert_eq!(items[0].1["collection"], "e2e");
+    assert_eq!(items[0].1["status"], "created");
     let successors = drain(&sqs, &queue).await;
     assert_eq!(successors.len(), 1, "{successors:?}");
-    assert_eq!(successors[0]["process"][0]["workflow"], "second");
+    assert_eq!(successors[0].0["process"][0]["workflow"], "second");
 
     // 5. The CLI sees it.
     let query = cirrus(server, dir.path())
@@ -558,7 +427,7 @@ async fn deploy_then_process_update_state_and_query() {
         .output()
         .unwrap();
     assert!(sent.status.success(), "{sent:?}");
-    let event = sqs_event(&sqs, &queue).await;
+    let event = cirrus_deploy::testing::sqs_event(&sqs, &queue, REGION, ACCOUNT).await;
     let response = process.handle(event.clone(), "e2e-3").await.unwrap();
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
     acknowledge(&sqs, &queue, &event, &response).await;
@@ -600,8 +469,8 @@ async fn deploy_then_process_update_state_and_query() {
         "{rerun:?} {}",
         String::from_utf8_lossy(&fed.stderr)
     );
-    assert_eq!(rerun[0]["features"][0]["id"], "scene-2");
-    assert_eq!(rerun[0]["process"][0]["replace"], true, "{}", rerun[0]);
+    assert_eq!(rerun[0].0["features"][0]["id"], "scene-2");
+    assert_eq!(rerun[0].0["process"][0]["replace"], true, "{}", rerun[0].0);
 
     // Missing credentials: one clear line.
     let denied = cirrus(server, dir.path())
@@ -635,4 +504,27 @@ async fn deploy_then_process_update_state_and_query() {
             .await
             .is_err()
     );
+}
+
+/// Credentials the service refuses (moto checking every request against its IAM users, which
+/// know no `testing` key): one clear line, from `cirrus deploy` and from a `--deployment`
+/// command alike.
+#[test]
+fn refused_credentials_are_one_line() {
+    let server = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "refused");
+    for args in [
+        vec!["deploy", "--stage", "test", "--code", "bootstrap.zip"],
+        vec!["state", "query", "--deployment", "refused-test"],
+    ] {
+        let output = cirrus(&server, dir.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("AWS credentials are missing or invalid"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
 }

@@ -61,9 +61,24 @@ pub fn describe<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // A body the SDK could not parse (an emulator's, a proxy's) may still name the code.
+    let raw_code = error
+        .raw_response()
+        .and_then(|response| response.body().bytes())
+        .map(String::from_utf8_lossy)
+        .and_then(|body| {
+            BAD_CREDENTIALS
+                .iter()
+                .find(|code| {
+                    body.contains(&format!("<Code>{code}</Code>"))
+                        || body.contains(&format!("\"{code}\""))
+                })
+                .copied()
+        });
     let code = error
         .as_service_error()
-        .and_then(ProvideErrorMetadata::code);
+        .and_then(ProvideErrorMetadata::code)
+        .or(raw_code);
     let service_message = error
         .as_service_error()
         .and_then(ProvideErrorMetadata::message);

@@ -137,16 +137,23 @@ impl MotoServer {
     /// The server is spawned by a thread that never exits and that asks the kernel to kill
     /// the server when that thread dies (`PR_SET_PDEATHSIG`), that is, with the process.
     pub fn start() -> io::Result<MotoServer> {
-        MotoServer::start_inner(false)
+        MotoServer::start_inner(false, &[])
+    }
+
+    /// Starts a new server with extra environment variables: moto settings such as
+    /// `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes it check every request's credentials
+    /// against its IAM users (so made-up keys are refused, as AWS refuses them).
+    pub fn start_with_env(env: &[(&str, &str)]) -> io::Result<MotoServer> {
+        MotoServer::start_inner(false, env)
     }
 
     /// Starts a new server whose clock [`advance`](Self::advance) moves forward (see "A
     /// movable clock" above). Use one per test binary, and let one test at a time move it.
     pub fn start_with_clock() -> io::Result<MotoServer> {
-        MotoServer::start_inner(true)
+        MotoServer::start_inner(true, &[])
     }
 
-    fn start_inner(with_clock: bool) -> io::Result<MotoServer> {
+    fn start_inner(with_clock: bool, env: &[(&str, &str)]) -> io::Result<MotoServer> {
         let binary = moto_binary()?;
         remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}", std::process::id()));
@@ -165,7 +172,7 @@ impl MotoServer {
                 std::fs::write(&clock.path, "0")?;
             }
             let clock_path = clock.as_ref().map(|c| c.path.as_path());
-            let child = spawn_owned(&binary, port, &dir, &log, clock_path)?;
+            let child = spawn_owned(&binary, port, &dir, &log, clock_path, env)?;
             let pid = child.id();
             match wait_ready(port, child, &log) {
                 Ok(()) => {
@@ -335,12 +342,14 @@ fn spawn_owned(
     pythonpath: &Path,
     log: &Path,
     clock: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> io::Result<Child> {
     let log_file = std::fs::File::create(log)?;
     let mut command = Command::new(binary);
     if let Some(clock) = clock {
         command.env(CLOCK_ENV, clock);
     }
+    command.envs(env.iter().copied());
     command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("PYTHONPATH", pythonpath)

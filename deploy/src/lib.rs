@@ -12,5 +12,7 @@ pub mod fill_in;
 pub mod lambda;
 pub mod package;
 pub mod stack;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 //!
 //! Each test makes its own resources under a random prefix, so the tests share one server.
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::QueueAttributeName;
 use cirrus_core::state::dynamodb::DynamoStateStore;
 use cirrus_core::state::{State, StateKey, StateStore};
 use cirrus_core::testing::MotoServer;
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -178,144 +178,29 @@ impl Deployment {
     /// Receives up to 10 messages of `queue` as the SQS event source mapping hands them to
     /// Lambda.
     async fn sqs_event(&self, queue: &str) -> Value {
-        let received = self
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let records: Vec<Value> = received
-            .messages()
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_string(), json!(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id().unwrap(),
-                    "receiptHandle": m.receipt_handle().unwrap(),
-                    "body": m.body().unwrap(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body().unwrap_or_default(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:queue"),
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
-        json!({ "Records": records })
+        cirrus_deploy::testing::sqs_event(&self.sqs, queue, REGION, ACCOUNT).await
     }
 
     /// What the event source mapping does after an invocation: deletes the messages of
     /// `event` that `response` does not name as failed.
     async fn acknowledge(&self, queue: &str, event: &Value, response: &Value) {
-        let failed = failures(response);
-        for record in event["Records"].as_array().unwrap() {
-            if failed
-                .iter()
-                .any(|f| f == record["messageId"].as_str().unwrap())
-            {
-                continue;
-            }
-            self.sqs
-                .delete_message()
-                .queue_url(queue)
-                .receipt_handle(record["receiptHandle"].as_str().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+        cirrus_deploy::testing::acknowledge(&self.sqs, queue, event, response).await;
     }
 
     /// Every body waiting in `queue`.
     async fn drain(&self, queue: &str) -> Vec<Value> {
-        let mut bodies = Vec::new();
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if received.messages().is_empty() {
-                return bodies;
-            }
-            for m in received.messages() {
-                bodies.push(serde_json::from_str(m.body().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        cirrus_deploy::testing::drain(&self.sqs, queue)
+            .await
+            .into_iter()
+            .map(|(body, _)| body)
+            .collect()
     }
 
     /// Waits for an execution to stop, and returns its status change event, built from its
     /// real `DescribeExecution` result as EventBridge would send it; with `drop_io`, as
     /// EventBridge sends it when the input and output are too large.
     async fn status_event(&self, execution: &str, drop_io: bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let described = loop {
-            let described = self
-                .sfn
-                .describe_execution()
-                .execution_arn(execution)
-                .send()
-                .await
-                .unwrap();
-            if described.status().as_str() != "RUNNING" {
-                break described;
-            }
-            assert!(Instant::now() < deadline, "{execution} still running");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        let included = |text: Option<&str>| match (drop_io, text) {
-            (false, Some(text)) => (json!(text), json!({"included": true})),
-            _ => (Value::Null, json!({"included": false})),
-        };
-        let (input, input_details) = included(described.input());
-        let (output, output_details) = included(described.output());
-        json!({
-            "version": "0",
-            "id": uuid::Uuid::new_v4().to_string(),
-            "detail-type": "Step Functions Execution Status Change",
-            "source": "aws.states",
-            "account": ACCOUNT,
-            "time": "2024-01-01T00:00:00Z",
-            "region": REGION,
-            "resources": [execution],
-            "detail": {
-                "executionArn": execution,
-                "stateMachineArn": described.state_machine_arn(),
-                "name": described.name().unwrap(),
-                "status": described.status().as_str(),
-                "startDate": 1_704_067_200_000_u64,
-                "stopDate": 1_704_067_260_000_u64,
-                "input": input,
-                "inputDetails": input_details,
-                "output": output,
-                "outputDetails": output_details,
-                "error": described.error(),
-                "cause": described.cause(),
-            }
-        })
+        cirrus_deploy::testing::status_event(&self.sfn, execution, drop_io).await
     }
 }
 
@@ -351,12 +236,7 @@ fn payload(workflow: &str, item: &str, next: Option<&str>) -> Value {
 }
 
 fn failures(response: &Value) -> Vec<String> {
-    response["batchItemFailures"]
-        .as_array()
-        .expect("a batch response")
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
-        .collect()
+    cirrus_deploy::testing::failures(response)
 }
 
 fn event_types(events: &[Value]) -> Vec<String> {
