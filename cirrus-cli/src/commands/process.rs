@@ -82,6 +82,7 @@ pub(crate) enum Submit {
     /// The local project's pipeline.
     Local(cirrus_core::pipeline::Pipeline),
     /// A deployment's SQS process queue.
+    #[cfg(feature = "aws")]
     Remote(cirrus_core::pipeline::Submitter),
 }
 
@@ -89,6 +90,7 @@ impl Submit {
     pub(crate) async fn submit(&self, bodies: &[String]) -> cirrus_core::Result<Vec<Submitted>> {
         match self {
             Submit::Local(pipeline) => pipeline.submit(bodies).await,
+            #[cfg(feature = "aws")]
             Submit::Remote(submitter) => submitter.submit(bodies).await,
         }
     }

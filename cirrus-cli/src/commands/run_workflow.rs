@@ -161,6 +161,7 @@ async fn local_run(
 }
 
 /// How often the deployment's state record is read while waiting.
+#[cfg(feature = "aws")]
 const REMOTE_POLL: Duration = Duration::from_secs(2);
 
 /// Without the `aws` feature there is no deployment to run on.
