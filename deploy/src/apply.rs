@@ -16,7 +16,7 @@ use crate::aws::{self, Identity};
 use crate::{Error, Result};
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::Client as Cfn;
-use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackStatus};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -205,9 +205,11 @@ impl Deployer {
                     .map_err(|e| aws::error("cloudformation:CreateStack", e))?;
                 Applied::Created
             }
-            Some(status) => {
-                check_updatable(&plan.stack, &status)?;
-                if self.is_current(plan, &parameters).await? {
+            Some(current) => {
+                if let Some(status) = current.stack_status() {
+                    check_updatable(&plan.stack, status)?;
+                }
+                if self.is_current(plan, &current, &parameters).await? {
                     Applied::Unchanged
                 } else {
                     match self
@@ -329,14 +331,14 @@ impl Deployer {
             .collect())
     }
 
-    /// The stack's status, `None` when there is no such stack (or it was deleted).
-    async fn describe(&self, stack: &str) -> Result<Option<StackStatus>> {
+    /// The stack's description (status, parameters, …), `None` when there is no such stack
+    /// (or it was deleted).
+    async fn describe(&self, stack: &str) -> Result<Option<Stack>> {
         match self.cfn.describe_stacks().stack_name(stack).send().await {
-            Ok(output) => Ok(output
-                .stacks()
-                .first()
-                .and_then(|s| s.stack_status().cloned())
-                .filter(|s| *s != StackStatus::DeleteComplete)),
+            Ok(output) => Ok(output.stacks().first().cloned().filter(|s| {
+                s.stack_status()
+                    .is_some_and(|status| *status != StackStatus::DeleteComplete)
+            })),
             Err(e)
                 if aws::code(&e) == Some("ValidationError")
                     && e.as_service_error()
@@ -400,8 +402,14 @@ impl Deployer {
         Ok((parameters, Some(format!("s3://{bucket}/{key}"))))
     }
 
-    /// Whether the stack already has this template and these parameters.
-    async fn is_current(&self, plan: &Plan, parameters: &[Parameter]) -> Result<bool> {
+    /// Whether the stack (`current`, its description) already has this template and these
+    /// parameters.
+    async fn is_current(
+        &self,
+        plan: &Plan,
+        current: &Stack,
+        parameters: &[Parameter],
+    ) -> Result<bool> {
         let template = self
             .cfn
             .get_template()
@@ -409,29 +417,17 @@ impl Deployer {
             .send()
             .await
             .map_err(|e| aws::error("cloudformation:GetTemplate", e))?;
-        let current: Option<Value> = template
+        let deployed: Option<Value> = template
             .template_body()
             .and_then(|body| serde_json::from_str(body).ok());
-        if current.as_ref() != Some(&plan.template) {
+        if deployed.as_ref() != Some(&plan.template) {
             return Ok(false);
         }
-        let stacks = self
-            .cfn
-            .describe_stacks()
-            .stack_name(&plan.stack)
-            .send()
-            .await
-            .map_err(|e| aws::error("cloudformation:DescribeStacks", e))?;
-        let have: BTreeMap<&str, &str> = stacks
-            .stacks()
-            .first()
-            .map(|s| {
-                s.parameters()
-                    .iter()
-                    .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let have: BTreeMap<&str, &str> = current
+            .parameters()
+            .iter()
+            .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
+            .collect();
         let want: BTreeMap<&str, &str> = parameters
             .iter()
             .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
@@ -471,7 +467,10 @@ impl Deployer {
         let mut seen: HashSet<String> = HashSet::new();
         let mut failures: Vec<String> = Vec::new();
         loop {
-            let status = self.describe(stack).await?;
+            let status = self
+                .describe(stack)
+                .await?
+                .and_then(|s| s.stack_status().cloned());
             for event in self.events_since(stack, after.as_deref()).await? {
                 let (id, event) = event;
                 if seen.insert(id) {
