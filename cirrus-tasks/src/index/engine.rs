@@ -24,6 +24,9 @@ const BLOCK_BYTES: usize = 16 << 20;
 /// Blocks per thread a default block size leaves at least, for an even load.
 const BLOCKS_PER_THREAD: usize = 4;
 
+/// Blocks per thread whose reads are asked for before a worker gets to them.
+const READ_AHEAD_BLOCKS_PER_THREAD: usize = 2;
+
 /// What to compute.
 #[derive(Debug)]
 pub struct Plan<'a> {
@@ -65,6 +68,14 @@ impl Plan<'_> {
         let stop = AtomicBool::new(false);
         let (sender, receiver) = mpsc::sync_channel::<Result<Block>>(threads);
         tracing::debug!(blocks, block_lines, threads, bands = ?self.bands, "computing indices");
+        // The reads of the next blocks are asked for ahead of time, so that on a cold cache
+        // the disk serves many of them at once while the workers compute.
+        let lookahead = threads * READ_AHEAD_BLOCKS_PER_THREAD;
+        let block_range =
+            |block: usize| block * block_lines..((block + 1) * block_lines).min(height);
+        for block in 0..lookahead.min(blocks) {
+            self.scene.prefetch(&self.bands, block_range(block));
+        }
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 let sender = sender.clone();
@@ -83,7 +94,11 @@ impl Plan<'_> {
                         if block >= blocks {
                             break;
                         }
-                        let lines = block * block_lines..((block + 1) * block_lines).min(height);
+                        if block + lookahead < blocks {
+                            self.scene
+                                .prefetch(&self.bands, block_range(block + lookahead));
+                        }
+                        let lines = block_range(block);
                         let result = self.compute(&handle, lines, &mut inputs);
                         let failed = result.is_err();
                         if sender.send(result).is_err() || failed {
@@ -116,7 +131,6 @@ impl Plan<'_> {
         inputs: &mut [Vec<f32>],
     ) -> Result<Block> {
         let n = lines.len() * self.scene.width();
-        self.scene.prefetch(&self.bands, lines.clone());
         for (input, &band) in inputs.iter_mut().zip(&self.bands) {
             input.resize(n, 0.0);
             self.scene.read(handle, band, lines.clone(), input)?;

@@ -24,6 +24,7 @@ use gdal::raster::RasterCreationOptions;
 use gdal::{Dataset, DriverManager, Metadata};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The `hsi-index` task.
 #[derive(Debug, Clone)]
@@ -332,11 +333,13 @@ impl Job {
             .unwrap_or_else(|| default_block_lines(width, height, self.bands.len(), self.threads));
         let source = Dataset::open(&self.input)
             .map_err(|err| Error::gdal(format!("opening {}", self.input.display()), err))?;
+        let in_memory = width * height * 4 * self.names.len() <= IN_MEMORY_OUTPUTS;
         let mut datasets = Vec::with_capacity(self.names.len());
         for name in &self.names {
+            let scratch = (!in_memory).then(|| self.dir.join(format!("{name}.tmp.tif")));
             datasets.push(create_output(
                 &source,
-                &self.dir.join(format!("{name}.tmp.tif")),
+                scratch.as_deref(),
                 width,
                 height,
                 name,
@@ -360,40 +363,98 @@ impl Job {
             products = self.names.len(),
             block_lines,
             mapped = scene.is_mapped(),
+            in_memory,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "indices computed"
         );
-        let mut produced = Vec::with_capacity(datasets.len());
-        for (dataset, name) in datasets.iter().zip(&self.names) {
-            let band = raster::raster_band(dataset, 1)?;
-            let cog = self.dir.join(format!("{name}.tif"));
-            raster::write_cog(dataset, &cog)?;
-            produced.push((cog, band));
-        }
-        Ok(produced)
+        let cogs: Vec<PathBuf> = self
+            .names
+            .iter()
+            .map(|name| self.dir.join(format!("{name}.tif")))
+            .collect();
+        let bands = encode(datasets, &cogs, self.threads)?;
+        Ok(cogs.into_iter().zip(bands).collect())
     }
 }
 
-/// A tiled float32 GeoTIFF with `source`'s georeferencing and the nodata value.
+/// The most bytes of results kept in memory (`MEM` datasets) before the COGs are written;
+/// larger outputs go to scratch GeoTIFFs, so memory stays bounded by the block size.
+const IN_MEMORY_OUTPUTS: usize = 256 << 20;
+
+/// The COG tile size.
+const TILE: usize = 512;
+
+/// Writes `datasets[i]` as the COG `cogs[i]` and returns its raster band entry, the
+/// products shared out over `threads` threads (each product's compression gets its share
+/// of them), so that one product's statistics and overviews overlap another's compression.
+fn encode(datasets: Vec<Dataset>, cogs: &[PathBuf], threads: usize) -> Result<Vec<Value>> {
+    let count = datasets.len();
+    let workers = count.max(1);
+    let per_product = threads.max(1);
+    let queue = Mutex::new(datasets.into_iter().zip(cogs).enumerate());
+    let mut written: Vec<(usize, Result<Value>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let queue = &queue;
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    // A poisoned lock means another writer panicked: its panic is re-raised
+                    // below, so this one just stops.
+                    while let Some((i, (mut dataset, cog))) =
+                        queue.lock().ok().and_then(|mut queue| queue.next())
+                    {
+                        let result = raster::raster_band(&dataset, 1).and_then(|band| {
+                            raster::write_cog_with_overviews(&mut dataset, cog, TILE, per_product)
+                                .map(|()| band)
+                        });
+                        done.push((i, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    written.sort_by_key(|(i, _)| *i);
+    written.into_iter().map(|(_, band)| band).collect()
+}
+
+/// A float32 raster with `source`'s georeferencing and the nodata value: in memory, or a
+/// tiled scratch GeoTIFF at `scratch`.
 fn create_output(
     source: &Dataset,
-    path: &Path,
+    scratch: Option<&Path>,
     width: usize,
     height: usize,
     name: &str,
 ) -> Result<Dataset> {
-    let context = || format!("creating {}", path.display());
-    let driver =
-        DriverManager::get_driver_by_name("GTiff").map_err(|err| Error::gdal(context(), err))?;
-    let options = RasterCreationOptions::from_iter([
-        "TILED=YES",
-        "BLOCKXSIZE=256",
-        "BLOCKYSIZE=256",
-        "BIGTIFF=IF_SAFER",
-    ]);
-    let mut dataset = driver
-        .create_with_band_type_with_options::<f32, _>(path, width, height, 1, &options)
-        .map_err(|err| Error::gdal(context(), err))?;
+    let context = || match scratch {
+        Some(path) => format!("creating {}", path.display()),
+        None => format!("creating the in-memory raster of {name}"),
+    };
+    let mut dataset = match scratch {
+        Some(path) => {
+            let driver = DriverManager::get_driver_by_name("GTiff")
+                .map_err(|err| Error::gdal(context(), err))?;
+            let options = RasterCreationOptions::from_iter([
+                "TILED=YES",
+                "BLOCKXSIZE=256",
+                "BLOCKYSIZE=256",
+                "BIGTIFF=IF_SAFER",
+            ]);
+            driver.create_with_band_type_with_options::<f32, _>(path, width, height, 1, &options)
+        }
+        None => DriverManager::get_driver_by_name("MEM")
+            .and_then(|driver| driver.create_with_band_type::<f32, _>("", width, height, 1)),
+    }
+    .map_err(|err| Error::gdal(context(), err))?;
     if let Ok(transform) = source.geo_transform() {
         dataset
             .set_geo_transform(&transform)
@@ -438,5 +499,85 @@ impl Parameters {
             out.insert("block_lines".into(), json!(lines));
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdal::raster::Buffer;
+
+    /// An output too big for memory goes through a scratch GeoTIFF; both ways give the same
+    /// COG pixels and statistics.
+    #[test]
+    fn scratch_and_in_memory_outputs_give_the_same_cogs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (width, height) = (600, 530);
+        let mut source = DriverManager::get_driver_by_name("MEM")
+            .unwrap()
+            .create_with_band_type::<f32, _>("", width, height, 1)
+            .unwrap();
+        source
+            .set_geo_transform(&[500_000.0, 15.0, 0.0, 4_300_000.0, 0.0, -15.0])
+            .unwrap();
+        let values: Vec<f32> = (0..width * height)
+            .map(|i| {
+                if i % 97 == 0 {
+                    NODATA as f32
+                } else {
+                    ((i % width) as f32 * 0.37).sin() + (i / width) as f32 * 1e-3
+                }
+            })
+            .collect();
+        let mut outputs = Vec::new();
+        let mut cogs = Vec::new();
+        for (name, scratch) in [
+            ("memory", None),
+            ("scratch", Some(dir.path().join("s.tif"))),
+        ] {
+            let dataset = create_output(&source, scratch.as_deref(), width, height, name).unwrap();
+            assert_eq!(
+                dataset.driver().short_name(),
+                if scratch.is_some() { "GTiff" } else { "MEM" }
+            );
+            let mut buffer = Buffer::new((width, height), values.clone());
+            dataset
+                .rasterband(1)
+                .unwrap()
+                .write((0, 0), (width, height), &mut buffer)
+                .unwrap();
+            outputs.push(dataset);
+            cogs.push(dir.path().join(format!("{name}.tif")));
+        }
+        let bands = encode(outputs, &cogs, 2).unwrap();
+        // GDAL sums the statistics block by block, and the blocks differ (the scratch file's
+        // 256-pixel tiles, the whole raster in memory): the last digits may too.
+        for key in ["minimum", "maximum", "mean", "stddev", "valid_percent"] {
+            let [a, b] = [0, 1].map(|i| bands[i]["statistics"][key].as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "{key}: {a} against {b}"
+            );
+        }
+        assert_eq!(bands[0]["nodata"], json!(NODATA));
+        assert_eq!(bands[1]["nodata"], json!(NODATA));
+        let read = |path: &Path| {
+            let dataset = Dataset::open(path).unwrap();
+            assert_eq!(
+                dataset
+                    .metadata_item("LAYOUT", "IMAGE_STRUCTURE")
+                    .as_deref(),
+                Some("COG")
+            );
+            assert_eq!(dataset.rasterband(1).unwrap().overview_count().unwrap(), 1);
+            assert_eq!(dataset.geo_transform().unwrap()[1], 15.0);
+            let band = dataset.rasterband(1).unwrap();
+            band.read_as::<f32>((0, 0), (width, height), (width, height), None)
+                .unwrap()
+                .data()
+                .to_vec()
+        };
+        assert_eq!(read(&cogs[0]), values);
+        assert_eq!(read(&cogs[1]), values);
     }
 }
