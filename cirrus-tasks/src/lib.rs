@@ -15,6 +15,8 @@
 #[cfg(feature = "gdal")]
 pub mod activate;
 #[cfg(feature = "gdal")]
+pub mod cog;
+#[cfg(feature = "gdal")]
 pub mod detect;
 mod env;
 pub mod envi;

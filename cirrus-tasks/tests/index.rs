@@ -155,6 +155,22 @@ fn check_against_reference(scene: &Synthesized, items: &[Value], with_fill: bool
         assert_eq!(r["nodata_equal"], true, "{label}");
         assert_eq!(r["nodata_value"], -9999.0, "{label}");
         assert_eq!(r["driver_layout"], "COG", "{label}");
+        assert_eq!(r["cog_errors"], json!([]), "{label}");
+        assert_eq!(
+            r["description"].as_str(),
+            Some(item["id"].as_str().unwrap()),
+            "{label}"
+        );
+        // The statistics GDAL reads from the COG are the item's.
+        let stats = &item["assets"][name]["raster:bands"][0]["statistics"];
+        for key in ["minimum", "maximum", "mean", "stddev"] {
+            let in_cog: f64 = r["statistics"][key].as_str().unwrap().parse().unwrap();
+            let in_item = stats[key].as_f64().unwrap();
+            assert!(
+                (in_cog - in_item).abs() <= 1e-9 * in_item.abs().max(1.0),
+                "{key}: {label}"
+            );
+        }
         assert!(r["valid"].as_u64().unwrap() > 100, "{label}");
         if with_fill {
             assert!(r["nodata"].as_u64().unwrap() > 0, "fill corners: {label}");

@@ -1,12 +1,13 @@
 //! The block engine: reads only the bands the products need, block of lines by block of
-//! lines, on several threads, evaluates every product's program on each block, and writes
-//! the results into one tiled float32 GeoTIFF per product.
+//! lines, on several threads, evaluates every product's program on each block, and hands
+//! the results to the caller (which keeps them in memory, or writes them into one scratch
+//! GeoTIFF per product).
 //!
 //! Memory is bounded by the block size, not the scene: each worker holds one block of its
 //! input bands and of its results, and at most `threads` finished blocks wait for the
 //! writer (a bounded channel). Workers take block numbers from a shared counter, each with
-//! its own [`Handle`] (its own GDAL dataset when reading through GDAL). The writer is the
-//! calling thread, the only one touching the output datasets.
+//! its own [`Handle`] (its own GDAL dataset when reading through GDAL). The sink runs on the
+//! calling thread, the only one touching the outputs.
 
 use super::NODATA;
 use super::program::Program;
@@ -52,14 +53,18 @@ pub fn default_block_lines(width: usize, height: usize, bands: usize, threads: u
 }
 
 /// A finished block: its lines and one result per program.
-struct Block {
-    lines: Range<usize>,
-    results: Vec<Vec<f32>>,
+#[derive(Debug)]
+pub struct Block {
+    /// The block's lines.
+    pub lines: Range<usize>,
+    /// Program `i`'s values over those lines, row by row.
+    pub results: Vec<Vec<f32>>,
 }
 
 impl Plan<'_> {
-    /// Runs the plan, writing program `i`'s results to band 1 of `outputs[i]`.
-    pub fn run(&self, outputs: &mut [Dataset]) -> Result<()> {
+    /// Runs the plan, handing each finished block to `sink` on the calling thread (in no
+    /// particular order).
+    pub fn run(&self, mut sink: impl FnMut(Block) -> Result<()>) -> Result<()> {
         let height = self.scene.height();
         let block_lines = self.block_lines.max(1);
         let blocks = height.div_ceil(block_lines);
@@ -113,7 +118,7 @@ impl Plan<'_> {
                 if first_error.is_some() {
                     continue;
                 }
-                let written = result.and_then(|block| write(outputs, block));
+                let written = result.and_then(&mut sink);
                 if let Err(err) = written {
                     stop.store(true, Ordering::Relaxed);
                     first_error = Some(err);
@@ -149,7 +154,8 @@ impl Plan<'_> {
     }
 }
 
-fn write(outputs: &mut [Dataset], block: Block) -> Result<()> {
+/// Writes program `i`'s results of `block` to band 1 of `outputs[i]`.
+pub fn write(outputs: &mut [Dataset], block: Block) -> Result<()> {
     let rows = block.lines.len();
     for (dataset, result) in outputs.iter_mut().zip(block.results) {
         let width = result.len() / rows.max(1);

@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 from osgeo import gdal
+from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
 
 FILL = -9999.0
 
@@ -129,6 +130,13 @@ def main():
             "nodata_value": nodata,
             "shape": list(actual.shape),
             "driver_layout": ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"),
+            "cog_errors": validate(cog, full_check=True)[1],
+            "statistics": {
+                key: ds.GetRasterBand(1).GetMetadataItem("STATISTICS_" + key.upper())
+                for key in ("minimum", "maximum", "mean", "stddev")
+            },
+            "description": ds.GetRasterBand(1).GetDescription(),
+            "overviews": ds.GetRasterBand(1).GetOverviewCount(),
         }
     json.dump(report, sys.stdout)
 
