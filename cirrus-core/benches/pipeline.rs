@@ -19,9 +19,13 @@
 //! after each phase, and whether the target (1,000 payloads a second) is met.
 //!
 //! `CIRRUS_BENCH_PAYLOADS` changes the payload count (default 10,000). The project lives in a
-//! temporary folder under `TMPDIR`: each payload creates three files (its archived input and
-//! output, its item) and three folders, so the figure depends on the file system there
-//! (`TMPDIR=/dev/shm` takes the disk out of it).
+//! fresh folder `bench/.work/pipeline/run-*` (`CIRRUS_BENCH_DIR` moves it), as a user's
+//! project lives in their working tree rather than in the system's temporary folder. Each
+//! payload creates three files (its archived input and output, its item) and three folders,
+//! so the figure depends on the file system there (`CIRRUS_BENCH_DIR=/dev/shm` takes the
+//! disk out of it). The project is **kept** after the run, for inspection: deleting its
+//! 60,000 files and folders right before the next run would slow that run's file creation on
+//! a journal-less ext4 (see `bench/README.md`). Delete `bench/.work/pipeline` when done.
 
 use async_trait::async_trait;
 use cirrus_core::payload::ProcessPayload;
@@ -35,7 +39,7 @@ use cirrus_core::task::{Task, TaskContext, TaskError};
 use cirrus_core::workflow::{Engine, StateMachine, Status, local::LocalResolver};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -188,8 +192,31 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    match runtime.block_on(bench(dir.path(), n)) {
+    let base = std::env::var_os("CIRRUS_BENCH_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/.work/pipeline"),
+        PathBuf::from,
+    );
+    if let Err(err) = std::fs::create_dir_all(&base) {
+        eprintln!("error: cannot create {}: {err}", base.display());
+        return ExitCode::FAILURE;
+    }
+    let dir = match tempfile::Builder::new().prefix("run-").tempdir_in(&base) {
+        Ok(dir) => dir.keep(),
+        Err(err) => {
+            eprintln!(
+                "error: cannot create a project folder in {}: {err}",
+                base.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(bench(&dir, n));
+    println!(
+        "project kept in {} (delete {} when done)",
+        dir.display(),
+        base.display()
+    );
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -248,7 +275,10 @@ async fn bench(root: &Path, n: usize) -> Result<(), String> {
         "{n} payloads of one item each, {:.0} bytes on average; workflow A → B → C of no-op in-process tasks",
         bytes as f64 / n.max(1) as f64
     );
-    println!("project folder: {} (TMPDIR moves it)", root.display());
+    println!(
+        "project folder: {} (CIRRUS_BENCH_DIR moves it)",
+        root.display()
+    );
 
     // 1. Enqueue.
     let started = Instant::now();

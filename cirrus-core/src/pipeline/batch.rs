@@ -325,13 +325,17 @@ impl Pipeline {
     /// Archives each job's input and moves its record to PROCESSING (one transaction).
     async fn start(&self, mut jobs: Vec<Job>, events: &mut Vec<WorkflowEvent>) -> Result<Vec<Job>> {
         // The inputs are written concurrently: on a disk file system, creating their folders
-        // and files is most of what `process` costs.
+        // and files is most of what `process` costs. They are flushed to disk together, once,
+        // before any of their records says PROCESSING.
         let urls = futures_util::future::join_all(jobs.iter().map(|job| {
             self.inner
-                .bucket
+                .archive
                 .put_input(job.key.as_str(), &job.execution, &job.payload)
         }))
         .await;
+        if urls.iter().any(Result::is_ok) {
+            self.inner.archive.store().sync().await?;
+        }
         let mut changes = Vec::new();
         for (job, url) in jobs.iter_mut().zip(urls) {
             job.input_url = url?;

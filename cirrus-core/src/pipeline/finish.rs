@@ -96,8 +96,8 @@ impl Pipeline {
     }
 
     /// `update-state` for a batch's jobs, in the order that keeps a crash harmless: first
-    /// every output is archived and its items written, appended to the publish log (one
-    /// append) and sent to the other item sinks, and the chain successors are enqueued (one
+    /// every output is archived and its items written, flushed to disk together (one
+    /// `syncfs`), appended to the publish log (one append) and sent to the other item sinks, and the chain successors are enqueued (one
     /// send); only then are the outputs and terminal states recorded (one transaction) and
     /// the leases released.
     ///
@@ -131,6 +131,12 @@ impl Pipeline {
         }))
         .await;
         let done: Vec<Done> = prepared.into_iter().collect::<Result<_>>()?;
+        // The outputs and items are on disk before anything refers to them: one flush for
+        // the batch instead of one per file and folder.
+        if done.iter().any(|d| matches!(d, Done::Succeeded(_))) {
+            self.inner.archive.store().sync().await?;
+            self.inner.publisher.store().sync().await?;
+        }
 
         self.publish_items(jobs, &done).await?;
         let successors: Vec<String> = done
@@ -237,14 +243,14 @@ impl Pipeline {
         event
     }
 
-    /// [`prepare_output`] on this pipeline's bucket and publisher.
+    /// [`prepare_output`] on this pipeline's archive and publisher.
     async fn prepare(
         &self,
         job: &Job,
         output: Value,
     ) -> std::result::Result<PreparedOutput, OutputFailure> {
         prepare_output(
-            &self.inner.bucket,
+            &self.inner.archive,
             &self.inner.publisher,
             &job.key,
             &job.execution,

@@ -105,6 +105,9 @@ struct Inner {
     leases: Arc<dyn Leases>,
     queue: Arc<dyn Queue>,
     bucket: PayloadBucket,
+    /// `bucket` with deferred syncs: where `process` archives inputs and `update-state`
+    /// outputs, flushed to disk once a batch, before its states are recorded.
+    archive: PayloadBucket,
     publisher: ItemPublisher,
     workflows: Workflows,
     engine: Engine,
@@ -144,6 +147,7 @@ impl Pipeline {
                 state,
                 leases,
                 queue,
+                archive: bucket.with_deferred_sync(),
                 bucket,
                 publisher,
                 workflows: Workflows::new(),
@@ -272,8 +276,10 @@ impl PipelineBuilder {
         self
     }
 
-    /// The pipeline.
-    pub fn build(self) -> Pipeline {
+    /// The pipeline. Its item publisher defers its syncs as the archive does: a batch's
+    /// items are flushed to disk with its outputs, before its states are recorded.
+    pub fn build(mut self) -> Pipeline {
+        self.inner.publisher = self.inner.publisher.with_deferred_sync();
         Pipeline {
             inner: Arc::new(self.inner),
         }

@@ -45,6 +45,14 @@ impl PayloadBucket {
         })
     }
 
+    /// This bucket with its local writes flushed together by [`Store::sync`] rather than
+    /// one by one ([`Store::with_deferred_sync`]).
+    pub fn with_deferred_sync(&self) -> PayloadBucket {
+        PayloadBucket {
+            root: self.root.with_deferred_sync(),
+        }
+    }
+
     /// The URL of the root prefix.
     pub fn url(&self) -> String {
         self.root.url()

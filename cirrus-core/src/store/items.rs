@@ -76,6 +76,19 @@ impl ItemPublisher {
         ItemPublisher { data }
     }
 
+    /// This publisher with its local writes flushed together by [`Store::sync`] rather than
+    /// one by one ([`Store::with_deferred_sync`]).
+    pub fn with_deferred_sync(&self) -> ItemPublisher {
+        ItemPublisher {
+            data: self.data.with_deferred_sync(),
+        }
+    }
+
+    /// The store relative `path_template`s are resolved against.
+    pub fn store(&self) -> &Store {
+        &self.data
+    }
+
     /// A publisher that resolves relative `path_template`s against the store at `url`.
     pub fn open(url: &str) -> Result<ItemPublisher> {
         Ok(ItemPublisher::new(Store::open(url)?))

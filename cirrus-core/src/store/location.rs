@@ -70,9 +70,15 @@ impl Location {
     ) -> Result<Arc<dyn ObjectStore>> {
         match self {
             // fsync: a write is on disk (file and directory entry) before it returns.
-            Location::Local => Ok(Arc::new(LocalFileSystem::new().with_fsync(true))),
+            Location::Local => Ok(Location::local(true)),
             Location::S3 { bucket } => connect_s3(url, bucket, options),
         }
+    }
+
+    /// A local file system client; with `fsync`, each write is flushed to disk (the file,
+    /// its folder and the folders it creates) before it returns.
+    pub(super) fn local(fsync: bool) -> Arc<dyn ObjectStore> {
+        Arc::new(LocalFileSystem::new().with_fsync(fsync))
     }
 
     /// The absolute URL of `path`: `file:///…` (percent-encoded as needed) or `s3://…`.

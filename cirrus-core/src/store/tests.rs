@@ -26,6 +26,27 @@ async fn plain_paths_and_file_urls_open_the_same_folder() {
 }
 
 #[tokio::test]
+async fn deferred_sync_stores_write_the_same_files_and_sync_them_together() {
+    let (dir, store) = temp_store();
+    let deferred = store.with_deferred_sync().child("a").unwrap();
+    assert!(deferred.deferred_sync, "a child keeps the deferred syncs");
+    assert!(!store.deferred_sync);
+    // Before anything is written, the store's folder does not exist: the sync flushes the
+    // file system of its nearest existing parent.
+    assert!(!dir.path().join("a").exists());
+    deferred.sync().await.unwrap();
+    let url = deferred.put("b/c.json", b"{}".to_vec()).await.unwrap();
+    deferred.sync().await.unwrap();
+    assert_eq!(url, store.url_of("a/b/c.json").unwrap());
+    assert_eq!(std::fs::read(dir.path().join("a/b/c.json")).unwrap(), b"{}");
+    // A store that flushes every write has nothing left to sync.
+    store.sync().await.unwrap();
+    // A path with no existing folder at all is an error, not a silent success.
+    let missing = sync_file_system(std::path::Path::new("relative/nowhere")).unwrap_err();
+    assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+}
+
+#[tokio::test]
 async fn urls_are_percent_encoded_and_round_trip() {
     let (dir, store) = temp_store();
     let key = "a b/c%d#e?.json";
