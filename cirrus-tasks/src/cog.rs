@@ -103,7 +103,14 @@ impl GeoTags {
     /// for none): GDAL writes a one-pixel GeoTIFF at `scratch`, whose tags are read back
     /// and the file removed. A pixel scale, tie point or transformation matrix does not
     /// depend on the raster's size.
-    pub fn from_gdal(transform: Option<[f64; 6]>, wkt: &str, scratch: &Path) -> Result<GeoTags> {
+    ///
+    /// `None` when GDAL could not say it all in GeoTIFF tags and wrote a `.aux.xml` sidecar
+    /// beside the probe (a CRS GeoTIFF keys cannot express): then GDAL has to write the COG.
+    pub fn from_gdal(
+        transform: Option<[f64; 6]>,
+        wkt: &str,
+        scratch: &Path,
+    ) -> Result<Option<GeoTags>> {
         let context = || format!("writing the georeferencing probe {}", scratch.display());
         {
             let driver = DriverManager::get_driver_by_name("GTiff")
@@ -125,9 +132,14 @@ impl GeoTags {
         let bytes = std::fs::read(scratch)
             .map_err(|err| Error::io(scratch, "reading the georeferencing probe", err));
         let _ = std::fs::remove_file(scratch);
-        let bytes = bytes?;
-        parse_geo_tags(&bytes)
-            .map(GeoTags)
+        let mut sidecar = scratch.as_os_str().to_owned();
+        sidecar.push(".aux.xml");
+        if std::fs::remove_file(&sidecar).is_ok() {
+            tracing::debug!("the CRS needs a GDAL sidecar: GDAL writes the COGs");
+            return Ok(None);
+        }
+        parse_geo_tags(&bytes?)
+            .map(|tags| Some(GeoTags(tags)))
             .ok_or_else(|| Error::envi(scratch, "GDAL wrote a GeoTIFF this writer cannot read"))
     }
 }

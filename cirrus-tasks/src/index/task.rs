@@ -347,7 +347,7 @@ impl Job {
             .map(|name| self.dir.join(format!("{name}.tif")))
             .collect();
         let started = std::time::Instant::now();
-        let computed = |products: usize| {
+        let computed = |products: usize, products_in_memory: bool| {
             tracing::info!(
                 item = self.item,
                 width,
@@ -356,17 +356,21 @@ impl Job {
                 products,
                 block_lines,
                 mapped = scene.is_mapped(),
-                in_memory,
+                in_memory = products_in_memory,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "indices computed"
             );
         };
-        let bands = if in_memory {
-            let geo = cog::GeoTags::from_gdal(
+        let geo = if in_memory {
+            cog::GeoTags::from_gdal(
                 source.geo_transform().ok(),
                 &source.projection(),
                 &self.dir.join("georeferencing.tif"),
-            )?;
+            )?
+        } else {
+            None
+        };
+        let bands = if let Some(geo) = geo {
             drop(source);
             let mut results = vec![vec![NODATA as f32; width * height]; self.names.len()];
             plan.run(|block| {
@@ -376,7 +380,7 @@ impl Job {
                 }
                 Ok(())
             })?;
-            computed(results.len());
+            computed(results.len(), true);
             let bands: Vec<(cog::Band<'_>, &Path)> = results
                 .iter()
                 .zip(&self.names)
@@ -401,7 +405,7 @@ impl Job {
             }
             drop(source);
             plan.run(|block| engine::write(&mut datasets, block))?;
-            computed(datasets.len());
+            computed(datasets.len(), false);
             encode(datasets, &cogs, self.threads)?
         };
         Ok(cogs.into_iter().zip(bands).collect())
@@ -570,7 +574,8 @@ mod tests {
             &source.projection(),
             &dir.path().join("probe.tif"),
         )
-        .unwrap();
+        .unwrap()
+        .expect("UTM needs no sidecar");
         let band = cog::Band {
             width,
             height,
