@@ -97,9 +97,9 @@ impl Pipeline {
 
     /// `update-state` for a batch's jobs, in the order that keeps a crash harmless: first
     /// every output is archived and its items written, flushed to disk together (one
-    /// `syncfs`), appended to the publish log (one append) and sent to the other item sinks, and the chain successors are enqueued (one
-    /// send); only then are the outputs and terminal states recorded (one transaction) and
-    /// the leases released.
+    /// `syncfs`), appended to the publish log (one append) and sent to the other item
+    /// sinks, and the chain successors are enqueued (one send); only then are the outputs
+    /// and terminal states recorded (one transaction) and the leases released.
     ///
     /// A worker that dies before the transitions leaves its payloads PROCESSING, and the one
     /// that takes them over does it all again: items already in the publish log for the
