@@ -24,7 +24,6 @@ use gdal::raster::RasterCreationOptions;
 use gdal::{Dataset, DriverManager, Metadata};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The `hsi-index` task.
 #[derive(Debug, Clone)]
@@ -420,46 +419,31 @@ const IN_MEMORY_OUTPUTS: usize = 256 << 20;
 const TILE: usize = 512;
 
 /// Writes the scratch GeoTIFF `datasets[i]` as the COG `cogs[i]` and returns its raster
-/// band entry, the products shared out over `threads` threads, each product's compression
-/// using GDAL's pool of `threads` threads, so that one product's statistics and overviews
-/// overlap another's compression.
+/// band entry. Each product has a thread of its own, and each product's compression uses
+/// GDAL's pool of `threads` threads, so that one product's statistics and overviews overlap
+/// another's compression.
 fn encode(datasets: Vec<Dataset>, cogs: &[PathBuf], threads: usize) -> Result<Vec<Value>> {
-    let count = datasets.len();
-    let workers = count.max(1);
-    let per_product = threads.max(1);
-    let queue = Mutex::new(datasets.into_iter().zip(cogs).enumerate());
-    let mut written: Vec<(usize, Result<Value>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let queue = &queue;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = datasets
+            .into_iter()
+            .zip(cogs)
+            .map(|(mut dataset, cog)| {
                 scope.spawn(move || {
-                    let mut done = Vec::new();
-                    // A poisoned lock means another writer panicked: its panic is re-raised
-                    // below, so this one just stops.
-                    while let Some((i, (mut dataset, cog))) =
-                        queue.lock().ok().and_then(|mut queue| queue.next())
-                    {
-                        let result = raster::raster_band(&dataset, 1).and_then(|band| {
-                            raster::write_cog_with_overviews(&mut dataset, cog, TILE, per_product)
-                                .map(|()| band)
-                        });
-                        done.push((i, result));
-                    }
-                    done
+                    let band = raster::raster_band(&dataset, 1)?;
+                    raster::write_cog_with_overviews(&mut dataset, cog, TILE, threads.max(1))?;
+                    Ok(band)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| {
+            .map(|handle| {
                 handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect()
-    });
-    written.sort_by_key(|(i, _)| *i);
-    written.into_iter().map(|(_, band)| band).collect()
+    })
 }
 
 /// A tiled float32 scratch GeoTIFF at `scratch` with `source`'s georeferencing and the
