@@ -325,7 +325,8 @@ fn statistics(band: &Band<'_>) -> BandStats {
 fn overviews(band: &Band<'_>, tile: usize) -> Vec<Level> {
     let mut levels: Vec<Level> = Vec::new();
     let (mut width, mut height) = (band.width, band.height);
-    while width.max(height) > tile {
+    // As many levels as GDAL's path builds for the same raster.
+    for _ in crate::raster::overview_levels(band.width, band.height, tile) {
         let source = levels.last().map_or(band.values, |l| l.values.as_slice());
         let (w, h) = (width.div_ceil(2), height.div_ceil(2));
         let mut values = Vec::with_capacity(w * h);
