@@ -2,46 +2,14 @@
 //! that ID, `json invalid paths=a;b` blocks fail with exactly those paths, and each
 //! `$ cirrus …` line of a `console` block, run from `docs/`, prints what follows it.
 
+mod common;
+
 use assert_cmd::Command;
 use cirrus_core::Error;
 use cirrus_core::payload::ProcessPayload;
+use common::markdown::{blocks, docs_dir};
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
-
-struct Block {
-    info: String,
-    body: String,
-    line: usize,
-}
-
-fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")
-}
-
-fn blocks(file: &str) -> Vec<Block> {
-    let text = fs::read_to_string(docs_dir().join(file)).expect("docs file readable");
-    let mut blocks = Vec::new();
-    let mut current: Option<Block> = None;
-    for (i, line) in text.lines().enumerate() {
-        match (&mut current, line.strip_prefix("```")) {
-            (None, Some(info)) => {
-                current = Some(Block {
-                    info: info.trim().to_string(),
-                    body: String::new(),
-                    line: i + 1,
-                })
-            }
-            (Some(_), Some(_)) => blocks.extend(current.take()),
-            (Some(block), None) => {
-                block.body.push_str(line);
-                block.body.push('\n');
-            }
-            (None, None) => {}
-        }
-    }
-    blocks
-}
 
 #[test]
 fn payload_blocks_are_valid_with_the_stated_id() {
@@ -84,20 +52,7 @@ fn console_blocks_print_what_they_show() {
         if block.info != "console" {
             continue;
         }
-        let mut commands: Vec<(String, String)> = Vec::new();
-        for line in block.body.lines() {
-            match line.strip_prefix("$ ") {
-                Some(command) => commands.push((command.to_string(), String::new())),
-                None => {
-                    let (_, expected) = commands
-                        .last_mut()
-                        .expect("a console block starts with `$ `");
-                    expected.push_str(line);
-                    expected.push('\n');
-                }
-            }
-        }
-        for (command, expected) in commands {
+        for (command, expected) in block.commands() {
             let (command, stdin) = match command.split_once(" < ") {
                 Some((command, file)) => (command.to_string(), Some(file.trim().to_string())),
                 None => (command, None),

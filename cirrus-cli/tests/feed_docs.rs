@@ -3,48 +3,19 @@
 //! `$ …` line of a `console` block, run there with `cirrus` on the PATH, prints what follows
 //! it. (The Rust example runs as a doc test of `cirrus-feeders`.)
 
+mod common;
+
 use assert_cmd::Command;
 use cirrus_feeders::FeedConfig;
 use cirrus_feeders::catalog::{CatalogConfig, CatalogFeeder};
 use cirrus_feeders::listing::ListingConfig;
 use cirrus_feeders::rerun::RerunConfig;
 use cirrus_feeders::stac_api::{StacApiConfig, StacApiFeeder};
-use std::path::Path;
-
-struct Block {
-    info: String,
-    body: String,
-    line: usize,
-}
-
-fn blocks() -> Vec<Block> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/feeders.md");
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut blocks = Vec::new();
-    let mut current: Option<Block> = None;
-    for (i, line) in text.lines().enumerate() {
-        match (&mut current, line.strip_prefix("```")) {
-            (None, Some(info)) => {
-                current = Some(Block {
-                    info: info.trim().to_string(),
-                    body: String::new(),
-                    line: i + 1,
-                })
-            }
-            (Some(_), Some(_)) => blocks.extend(current.take()),
-            (Some(block), None) => {
-                block.body.push_str(line);
-                block.body.push('\n');
-            }
-            (None, None) => {}
-        }
-    }
-    blocks
-}
+use common::markdown::{Block, blocks};
 
 #[test]
 fn config_blocks_are_valid_configs_of_their_feeder() {
-    let configs: Vec<Block> = blocks()
+    let configs: Vec<Block> = blocks("feeders.md")
         .into_iter()
         .filter(|b| b.info.starts_with("toml"))
         .collect();
@@ -81,7 +52,7 @@ fn console_examples_print_what_the_docs_say() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "x").unwrap();
     }
-    let blocks = blocks();
+    let blocks = blocks("feeders.md");
     for block in &blocks {
         if let Some(name) = block
             .info
@@ -98,21 +69,11 @@ fn console_examples_print_what_the_docs_say() {
     );
     let mut ran = 0;
     for block in blocks.iter().filter(|b| b.info == "console") {
-        let mut lines = block.body.lines().peekable();
-        while let Some(line) = lines.next() {
-            let command = line
-                .strip_prefix("$ ")
-                .expect("a console block starts with $");
-            let mut want = String::new();
-            while let Some(next) = lines.peek().filter(|l| !l.starts_with("$ ")) {
-                want.push_str(next);
-                want.push('\n');
-                lines.next();
-            }
+        for (command, want) in block.commands() {
             let out = std::process::Command::new("sh")
                 .current_dir(root)
                 .env("PATH", &path)
-                .args(["-c", command])
+                .args(["-c", &command])
                 .output()
                 .unwrap();
             assert!(

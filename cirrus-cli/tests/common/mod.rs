@@ -1,6 +1,8 @@
-//! Helpers shared by the pipeline's end-to-end tests (`pipeline_bad_input`, `pipeline_crash`).
-//! Each test binary uses a part of them.
+//! Helpers shared by the pipeline's end-to-end tests (`pipeline_bad_input`, `pipeline_crash`),
+//! and the docs' code blocks ([`markdown`]). Each test binary uses a part of them.
 #![allow(dead_code)]
+
+pub mod markdown;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
