@@ -1,6 +1,7 @@
 //! The [`Feeder`] trait: a source of STAC items or payloads, read as a stream.
 
 use crate::Result;
+use futures_util::TryStreamExt;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use serde_json::Value;
 
@@ -41,6 +42,36 @@ impl Record {
 
 /// The stream of records a feeder yields.
 pub type Records = BoxStream<'static, Result<Record>>;
+
+/// A page of records and the position of the next page; `None` after the last page.
+pub(crate) type Page<P> = Option<(Vec<Result<Record>>, P)>;
+
+/// A feeder that reads its source page by page from a position it can resume from.
+pub(crate) trait Pages: Send + Sized + 'static {
+    /// Where a page starts.
+    type Position: Send + 'static;
+
+    /// The page at `at`.
+    fn page(&self, at: Self::Position)
+    -> impl Future<Output = Result<Page<Self::Position>>> + Send;
+}
+
+/// The records of `feeder`'s pages from `start` on (a bad `start`, such as a checkpoint that
+/// is not the feeder's, is the stream's only item).
+pub(crate) fn pages<F: Pages>(feeder: F, start: Result<F::Position>) -> Records {
+    futures_util::stream::try_unfold((feeder, start), |(feeder, at)| async move {
+        let at = at?;
+        match feeder.page(at).await? {
+            Some((records, next)) => Ok::<_, crate::Error>(Some((
+                futures_util::stream::iter(records),
+                (feeder, Ok(next)),
+            ))),
+            None => Ok(None),
+        }
+    })
+    .try_flatten()
+    .boxed()
+}
 
 /// A source of STAC items or process payloads.
 ///

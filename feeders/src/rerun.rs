@@ -10,13 +10,12 @@
 //! bucket) is sent with `process[0].replace = true`. A record whose input is not archived is
 //! skipped, and counted.
 
-use crate::feeder::{Feeder, Found, Record, Records};
+use crate::feeder::{Feeder, Found, Page, Pages, Record, Records, pages};
 use crate::{Error, Result};
 use cirrus_core::state::{
     PageToken, Query, SortKey, State, StateRecord, StateStore, Timestamp, parse_time_bound,
 };
 use cirrus_core::store::PayloadBucket;
-use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -58,7 +57,7 @@ pub struct RerunFeeder {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Position {
+pub(crate) struct Position {
     /// The query being read (index into the workflows × states list).
     query: usize,
     /// The token of the page being read (`None`: the first page).
@@ -129,7 +128,7 @@ impl RerunFeeder {
         })
     }
 
-    async fn step(&self, mut at: Position) -> Result<Option<(Vec<Result<Record>>, Position)>> {
+    async fn step(&self, mut at: Position) -> Result<Page<Position>> {
         loop {
             let Some(query) = self.queries.get(at.query) else {
                 return Ok(None);
@@ -236,18 +235,14 @@ impl Feeder for RerunFeeder {
                 Error::invalid_argument("checkpoint", format!("not a rerun cursor: {e}"))
             }),
         };
-        let feeder = *self;
-        futures_util::stream::try_unfold((feeder, start), |(feeder, at)| async move {
-            let at = at?;
-            match feeder.step(at).await? {
-                Some((records, next)) => Ok::<_, Error>(Some((
-                    futures_util::stream::iter(records),
-                    (feeder, Ok(next)),
-                ))),
-                None => Ok(None),
-            }
-        })
-        .try_flatten()
-        .boxed()
+        pages(*self, start)
+    }
+}
+
+impl Pages for RerunFeeder {
+    type Position = Position;
+
+    fn page(&self, at: Position) -> impl Future<Output = Result<Page<Position>>> + Send {
+        self.step(at)
     }
 }

@@ -23,9 +23,8 @@ pub mod window;
 
 pub use client::{Client, HttpMethod, PageRequest, Retry};
 
-use crate::feeder::{Feeder, Found, Record, Records};
+use crate::feeder::{Feeder, Found, Page, Pages, Record, Records, pages};
 use crate::{Error, Result};
-use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use stac::api::{Filter, GetSearch, Search};
@@ -103,7 +102,7 @@ pub struct StacApiFeeder {
 
 /// Where a search is: the cursor of the `stac-api` feeder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Position {
+pub(crate) struct Position {
     /// The windows left, the current one first; `None` is the search's own datetime.
     windows: Vec<Option<Window>>,
     /// The page of the current window being read; `None` before its first page.
@@ -233,7 +232,7 @@ impl StacApiFeeder {
     }
 
     /// One step: the records of the next page, and the position after it; `None` at the end.
-    async fn step(&self, mut at: Position) -> Result<Option<(Vec<Result<Record>>, Position)>> {
+    async fn step(&self, mut at: Position) -> Result<Page<Position>> {
         loop {
             let Some(window) = at.windows.first().cloned() else {
                 return Ok(None);
@@ -351,18 +350,14 @@ impl Feeder for StacApiFeeder {
                 Error::invalid_argument("checkpoint", format!("not a stac-api cursor: {e}"))
             }),
         };
-        let feeder = *self;
-        futures_util::stream::try_unfold((feeder, start), |(feeder, at)| async move {
-            let at = at?;
-            match feeder.step(at).await? {
-                Some((records, next)) => Ok::<_, Error>(Some((
-                    futures_util::stream::iter(records),
-                    (feeder, Ok(next)),
-                ))),
-                None => Ok(None),
-            }
-        })
-        .try_flatten()
-        .boxed()
+        pages(*self, start)
+    }
+}
+
+impl Pages for StacApiFeeder {
+    type Position = Position;
+
+    fn page(&self, at: Position) -> impl Future<Output = Result<Page<Position>>> + Send {
+        self.step(at)
     }
 }
